@@ -1,0 +1,1 @@
+"""Shared contracts: the event envelope, subjects and payload schemas (pydantic only)."""

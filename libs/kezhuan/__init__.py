@@ -1,0 +1,1 @@
+"""Kezhuan's process tooling: the embedded NATS server, the launcher (`make run`) and the CLI."""

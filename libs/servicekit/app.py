@@ -1,0 +1,305 @@
+"""One factory builds every service's app: lifespan, middleware, errors, health, clock, metrics."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from pydantic import BaseModel
+from sqlalchemy import MetaData, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from servicekit.auth import SERVICE_ROLE, mint_token
+from servicekit.clock import Clock, real_now
+from servicekit.consumers import ConsumerRunner, ConsumerSpec
+from servicekit.db import create_engine, create_sessionmaker, infrastructure
+from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
+from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from servicekit.migrations import upgrade_to_head
+from servicekit.natsio import NatsLink
+from servicekit.outbox import OutboxRelay, outbox_backlog
+from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
+from servicekit.settings import SERVICES, KezhuanSettings, get_settings
+
+log = logging.getLogger("kezhuan.app")
+
+Sweep = Callable[[AsyncSession, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SweeperSpec:
+    """A time-driven job: `run(session, now)` applies whatever is due; must be safe in two replicas."""
+
+    name: str
+    run: Sweep
+    interval: float = 1.0
+
+
+@dataclass
+class ServiceSpec:
+    """What makes a service: its name, tables, routers, consumers and sweepers."""
+
+    name: str
+    metadata: MetaData
+    routers: list[APIRouter]
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    sweepers: list[SweeperSpec] = field(default_factory=list)
+    description: str = ""
+
+
+class Runtime:
+    """Everything a running service owns (created in the lifespan, reachable as app.state.runtime)."""
+
+    def __init__(self, spec: ServiceSpec, settings: KezhuanSettings, peers: dict[str, httpx.AsyncClient] | None) -> None:
+        self.spec = spec
+        self.service = spec.name
+        self.settings = settings
+        self.tables = infrastructure(spec.metadata)
+        self.clock = Clock()
+        self.engine = create_engine(settings.database_url(spec.name))
+        self.sessions = create_sessionmaker(self.engine)
+        self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
+        self.relay = OutboxRelay(self.sessions, self.tables, self.nats)
+        self.consumers = [
+            ConsumerRunner(spec.name, consumer, self.sessions, self.tables, self.nats, self.after_commit)
+            for consumer in spec.consumers
+        ]
+        self._injected_peers = peers if peers is not None else {}
+        self.peers: dict[str, httpx.AsyncClient] = {}
+        self.sweeps_run = 0
+        self._tasks: list[asyncio.Task] = []
+
+    def after_commit(self, session: AsyncSession) -> None:
+        """Wake the relay at once when a commit wrote events."""
+        if session.info.pop("outbox_dirty", False):
+            self.relay.wake()
+
+    def service_token(self) -> str:
+        """A short-lived token for read-only lookups at other services."""
+        return mint_token(
+            self.settings.jwt_secret.get_secret_value(),
+            sub=f"service:{self.service}",
+            roles=[SERVICE_ROLE],
+            ttl=timedelta(minutes=5),
+        )
+
+    async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
+        """GET a fresh resource from another service; None when it answers 404."""
+        client = self.peers[service]
+        try:
+            response = await client.get(
+                path,
+                params={k: v for k, v in params.items() if v is not None},
+                headers={"Authorization": f"Bearer {self.service_token()}"},
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"the {service} service could not be reached") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise UpstreamUnavailable(f"the {service} service answered {response.status_code}")
+        return response.json()
+
+    async def start(self) -> None:
+        await upgrade_to_head(self.engine, self.service)
+        await self.load_clock()
+        for name in SERVICES:
+            if name != self.service:
+                self.peers[name] = self._injected_peers.get(name) or httpx.AsyncClient(
+                    base_url=self.settings.service_url(name), timeout=httpx.Timeout(5.0, connect=2.0)
+                )
+        self._spawn(self.nats.connect_forever(), "nats-connect")
+        self._spawn(self.relay.run(), "outbox-relay")
+        for runner in self.consumers:
+            self._spawn(runner.run(), f"consumer-{runner.durable}")
+        for sweeper in self.spec.sweepers:
+            self._spawn(self._sweep_forever(sweeper), f"sweeper-{sweeper.name}")
+        self._spawn(self._sync_clock_forever(), "clock-sync")
+
+    def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coroutine, name=f"{self.service}:{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.nats.close()
+        for name, client in self.peers.items():
+            if name not in self._injected_peers:
+                await client.aclose()
+        await self.engine.dispose()
+
+    async def _sweep_forever(self, sweeper: SweeperSpec) -> None:
+        while True:
+            await asyncio.sleep(sweeper.interval)
+            try:
+                async with self.sessions() as session:
+                    async with session.begin():
+                        await sweeper.run(session, self.clock.now())
+                    self.after_commit(session)
+                self.sweeps_run += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sweeper %s failed; retrying", sweeper.name)
+
+    async def load_clock(self) -> None:
+        """Adopt the test clock persisted by any replica (and survive restarts)."""
+        if not self.settings.test_clock_enabled:
+            return
+        table = self.tables.clock
+        async with self.sessions() as session:
+            row = (await session.execute(select(table).where(table.c.id == 1))).first()
+        if row is None or row.instant is None:
+            self.clock.reset()
+        else:
+            self.clock.set(row.instant, row.set_at)
+
+    async def save_clock(self, instant: datetime | None, set_at: datetime | None) -> None:
+        table = self.tables.clock
+        async with self.sessions() as session, session.begin():
+            await session.execute(table.delete())
+            await session.execute(table.insert().values(id=1, instant=instant, set_at=set_at))
+
+    async def _sync_clock_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.load_clock()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("could not read the test clock", exc_info=True)
+
+
+class ClockSetting(BaseModel):
+    """`now`: the instant to jump to; `set_at` (optional): the real instant it refers to."""
+
+    now: datetime
+    set_at: datetime | None = None
+
+
+def _infrastructure_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        checks = {"database": False, "nats": runtime.nats.connected}
+        try:
+            async with runtime.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            pass
+        if all(checks.values()):
+            return Response(
+                f'{{"status":"ready","service":"{runtime.service}"}}', media_type="application/json"
+            )
+        missing = ", ".join(name for name, ok in checks.items() if not ok)
+        return problem(503, f"{runtime.service} not ready: {missing} unavailable")
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        return Response(await _render_metrics(runtime), media_type="text/plain; version=0.0.4")
+
+    async def set_clock(request: Request, setting: ClockSetting) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        if not runtime.settings.test_clock_enabled:
+            raise NotFound()
+        if setting.now.tzinfo is None:
+            raise InvalidInput("`now` needs an offset, e.g. 2030-01-01T00:00:00+08:00")
+        set_at = setting.set_at or real_now()
+        runtime.clock.set(setting.now, set_at)
+        await runtime.save_clock(setting.now, set_at)
+        return {"now": runtime.clock.now().isoformat()}
+
+    async def reset_clock(request: Request) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        if not runtime.settings.test_clock_enabled:
+            raise NotFound()
+        runtime.clock.reset()
+        await runtime.save_clock(None, None)
+        return {"now": runtime.clock.now().isoformat()}
+
+    for path in ("/api/v1/test-clock", "/internal/test-clock"):
+        router.add_api_route(path, set_clock, methods=["PUT"], include_in_schema=False)
+        router.add_api_route(path, reset_clock, methods=["DELETE"], include_in_schema=False)
+    return router
+
+
+async def _render_metrics(runtime: Runtime) -> bytes:
+    pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+    registry = CollectorRegistry()
+
+    class _Collector:
+        def collect(self) -> Any:
+            yield GaugeMetricFamily("kezhuan_outbox_pending", "outbox rows not yet published", value=pending)
+            yield GaugeMetricFamily(
+                "kezhuan_outbox_oldest_age_seconds", "age of the oldest unpublished outbox row", value=oldest_age
+            )
+            yield CounterMetricFamily(
+                "kezhuan_outbox_published", "outbox rows published by this process", value=runtime.relay.published
+            )
+            yield GaugeMetricFamily("kezhuan_nats_connected", "1 while connected to NATS", value=int(runtime.nats.connected))
+            applied = CounterMetricFamily("kezhuan_consumer_applied", "events applied", labels=["consumer"])
+            redelivered = CounterMetricFamily("kezhuan_consumer_redelivered", "redeliveries seen", labels=["consumer"])
+            for consumer in runtime.consumers:
+                applied.add_metric([consumer.durable], consumer.applied)
+                redelivered.add_metric([consumer.durable], consumer.redelivered)
+            yield applied
+            yield redelivered
+            yield CounterMetricFamily("kezhuan_sweeper_runs", "sweeper passes", value=runtime.sweeps_run)
+
+    registry.register(_Collector())
+    return generate_latest(registry)
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: KezhuanSettings | None = None,
+    peers: dict[str, httpx.AsyncClient] | None = None,
+) -> FastAPI:
+    """Build a service's ASGI app; `peers` lets tests route lookups to in-process apps."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(spec, settings, peers)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"Kezhuan {spec.name}",
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    install_problem_handlers(app)
+    app.include_router(_infrastructure_router())
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

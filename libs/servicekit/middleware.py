@@ -1,0 +1,120 @@
+"""Pure ASGI middleware (cheap on the hot path): request id and body size limit."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from servicekit.context import request_id_var, traceparent_var
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class RequestIdMiddleware:
+    """Accept or generate `X-Request-ID`, expose it to the code and echo it in the response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        traceparent = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:200]
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")[:200]
+        request_id = request_id or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        trace_token = traceparent_var.set(traceparent)
+        encoded = request_id.encode("latin-1")
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", encoded)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+            traceparent_var.reset(trace_token)
+
+
+def _too_large_body() -> bytes:
+    return orjson.dumps(
+        {
+            "type": "https://kezhuan.example/problems/413",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"the request body exceeds {MAX_BODY_BYTES} bytes",
+        }
+    )
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for bodies over 1 MiB, by Content-Length or while streaming."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await self._reject(send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Any) -> None:
+        body = _too_large_body()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass

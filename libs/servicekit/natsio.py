@@ -1,0 +1,104 @@
+"""NATS connection with JetStream: retried first connect, endless reconnect, the KEZHUAN stream."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from contracts.envelope import STREAM
+
+log = logging.getLogger("kezhuan.nats")
+
+DUPLICATE_WINDOW = timedelta(minutes=10)
+"""Longer than the worst relay lag we expect (leases of 15 s, retries every second)."""
+
+
+def stream_config(replicas: int = 1) -> StreamConfig:
+    """The one stream of API.md §7."""
+    return StreamConfig(
+        name=STREAM,
+        subjects=["kezhuan.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        num_replicas=replicas,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update the stream, idempotently, also on an external NATS."""
+    config = stream_config(replicas)
+    try:
+        await js.stream_info(STREAM)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except Exception:  # another process created it first
+            pass
+    await js.update_stream(config)
+
+
+class NatsLink:
+    """Owns the connection; connects in the background so a service starts without NATS."""
+
+    def __init__(self, url: str, name: str, replicas: int = 1) -> None:
+        self.url = url
+        self.name = name
+        self.replicas = replicas
+        self.nc: Any = None
+        self._js: JetStreamContext | None = None
+        self.ready = asyncio.Event()
+
+    def jetstream(self) -> JetStreamContext | None:
+        """The JetStream context while connected, else None."""
+        if self.nc is None or not self.nc.is_connected:
+            return None
+        return self._js
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def connect_forever(self) -> None:
+        """Retry the first connect until it succeeds (nats-py does not retry it itself)."""
+        delay = 0.2
+        while self.nc is None:
+            try:
+                nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                )
+                js = nc.jetstream(timeout=5)
+                await ensure_stream(js, self.replicas)
+                self._js = js
+                self.nc = nc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("NATS at %s not reachable yet (%s); retrying", self.url, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self.ready.set()
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("NATS: %s", exc)
+
+    async def close(self) -> None:
+        """Close without draining (draining blocks on open pull subscriptions)."""
+        if self.nc is not None:
+            try:
+                await self.nc.close()
+            except Exception:
+                pass

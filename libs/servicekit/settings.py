@@ -1,0 +1,68 @@
+"""Settings shared by every process; each service reads them with the `KEZHUAN_` prefix."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "kezhuan-dev-secret-change-me-in-production"
+"""The documented dev/test default; refused when KEZHUAN_ENV=production."""
+
+SERVICES = ("ownership", "pricing", "exemption", "finance")
+
+
+class KezhuanSettings(BaseSettings):
+    """Process settings (API.md §1); unknown KEZHUAN_* variables are ignored."""
+
+    model_config = SettingsConfigDict(env_prefix="KEZHUAN_", extra="ignore")
+
+    env: Literal["production", "dev", "test"] = "dev"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    nats_url: str = "nats://127.0.0.1:4222"
+    data_dir: Path = Path("var")
+    stream_replicas: int = 1
+    log_level: str = "info"
+
+    database_url_ownership: str | None = None
+    database_url_pricing: str | None = None
+    database_url_exemption: str | None = None
+    database_url_finance: str | None = None
+
+    ownership_url: str = "http://127.0.0.1:8001"
+    pricing_url: str = "http://127.0.0.1:8002"
+    exemption_url: str = "http://127.0.0.1:8003"
+    finance_url: str = "http://127.0.0.1:8004"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> "KezhuanSettings":
+        secret = self.jwt_secret.get_secret_value()
+        if self.env == "production" and (secret == DEV_JWT_SECRET or len(secret) < 32):
+            raise ValueError(
+                "KEZHUAN_JWT_SECRET must be set to a secret of at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def test_clock_enabled(self) -> bool:
+        """The test clock exists only in dev and test (API.md §2)."""
+        return self.env in ("dev", "test")
+
+    def database_url(self, service: str) -> str:
+        """The service's database: KEZHUAN_DATABASE_URL_<SERVICE>, else a SQLite file in the data dir."""
+        explicit = getattr(self, f"database_url_{service}", None)
+        if explicit:
+            return explicit
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def service_url(self, service: str) -> str:
+        """Base URL of another service, for read-only lookups."""
+        return getattr(self, f"{service}_url")
+
+
+@lru_cache
+def get_settings() -> KezhuanSettings:
+    """Settings built once per process; tests call `get_settings.cache_clear()` to rebuild."""
+    return KezhuanSettings()

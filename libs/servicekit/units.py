@@ -1,0 +1,76 @@
+"""Each consuming service keeps a replica of every unit's policy, fed by ownership's unit events."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.common import UnitPolicy
+from contracts.envelope import CloudEvent
+from servicekit.consumers import ConsumerSpec
+
+if TYPE_CHECKING:
+    from servicekit.app import Runtime
+
+UNIT_EVENTS = ("ownership.unit.registered", "ownership.unit.policy_changed")
+
+
+def install_unit_policy_table(metadata: MetaData) -> Table:
+    """`unit_policies`: the unit's periods as last announced by ownership."""
+    return Table(
+        "unit_policies",
+        metadata,
+        Column("unit_id", String(64), primary_key=True),
+        Column("name", String(300), nullable=False, server_default=""),
+        Column("notice_days", Integer, nullable=False),
+        Column("review_request_days", Integer, nullable=False),
+        Column("patent_change_days", Integer, nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+
+
+async def apply_unit_event(session: AsyncSession, table: Table, event: CloudEvent) -> None:
+    """Upsert a unit's policy; an older version arriving late never overwrites a newer one."""
+    data = event.data
+    policy = UnitPolicy.model_validate(data["policy"])
+    version = int(data.get("version", 1))
+    values = {
+        "notice_days": policy.notice_days,
+        "review_request_days": policy.review_request_days,
+        "patent_change_days": policy.patent_change_days,
+        "version": version,
+    }
+    if "name" in data:
+        values["name"] = data["name"]
+    current = (
+        await session.execute(select(table.c.version).where(table.c.unit_id == data["unit_id"]).with_for_update())
+    ).scalar_one_or_none()
+    if current is None:
+        await session.execute(table.insert().values(unit_id=data["unit_id"], **{"name": "", **values}))
+    elif version > current:
+        await session.execute(update(table).where(table.c.unit_id == data["unit_id"]).values(**values))
+
+
+def unit_policy_consumer(table: Table) -> ConsumerSpec:
+    """The durable consumer that keeps `unit_policies` current."""
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        await apply_unit_event(session, table, event)
+
+    return ConsumerSpec(name="unit-policies", event_types=UNIT_EVENTS, handler=handle)
+
+
+async def get_unit_policy(runtime: "Runtime", session: AsyncSession, table: Table, unit_id: str) -> UnitPolicy | None:
+    """The unit's policy from the local replica, or fresh from ownership when the event has not arrived yet."""
+    row = (await session.execute(select(table).where(table.c.unit_id == unit_id))).first()
+    if row is not None:
+        return UnitPolicy(
+            notice_days=row.notice_days,
+            review_request_days=row.review_request_days,
+            patent_change_days=row.patent_change_days,
+        )
+    unit = await runtime.lookup("ownership", f"/api/v1/units/{unit_id}")
+    if unit is None:
+        return None
+    return UnitPolicy.model_validate(unit["policy"])

@@ -1,0 +1,1 @@
+"""Pure exemption rules: no I/O, `now` passed in."""

@@ -1,0 +1,2 @@
+"""All exemption queries."""
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Finance service: Income, rewards, invest-first-equity-later funds, horizontal-fund investments, subsidies, receivables (FIN-*)."""

@@ -1,0 +1,22 @@
+"""The finance service's app."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from finance.consumers import CONSUMERS
+from finance.models import Base
+from finance.router import router
+from servicekit.app import ServiceSpec, create_service_app
+
+SPEC = ServiceSpec(
+    name="finance",
+    metadata=Base.metadata,
+    routers=[router],
+    consumers=CONSUMERS,
+    description="Income, rewards, invest-first-equity-later funds, horizontal-fund investments, subsidies, receivables (FIN-*).",
+)
+
+
+def create_app(**overrides) -> FastAPI:
+    """Build the finance app (uvicorn: `finance.app:create_app --factory`)."""
+    return create_service_app(SPEC, **overrides)

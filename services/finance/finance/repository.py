@@ -1,0 +1,2 @@
+"""All finance queries."""
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Ownership service: units, achievements, empowerment, separate ledger, pay-later licences and pool."""

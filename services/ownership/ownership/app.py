@@ -1,0 +1,22 @@
+"""The ownership service's app."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ownership.consumers import CONSUMERS
+from ownership.models import Base
+from ownership.router import router
+from servicekit.app import ServiceSpec, create_service_app
+
+SPEC = ServiceSpec(
+    name="ownership",
+    metadata=Base.metadata,
+    routers=[router],
+    consumers=CONSUMERS,
+    description="Units, achievements, empowerment, separate ledger, pay-later licences and pool (OWN-*).",
+)
+
+
+def create_app(**overrides) -> FastAPI:
+    """Build the ownership app (uvicorn: `ownership.app:create_app --factory`)."""
+    return create_service_app(SPEC, **overrides)

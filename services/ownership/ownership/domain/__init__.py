@@ -1,0 +1,1 @@
+"""Pure ownership rules: no I/O, `now` passed in."""

@@ -1,0 +1,1 @@
+"""Pricing service: Transactions, appraisal, public notice and objections, listings, auctions, challenges (PRC-*)."""

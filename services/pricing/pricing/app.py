@@ -1,0 +1,22 @@
+"""The pricing service's app."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pricing.consumers import CONSUMERS
+from pricing.models import Base
+from pricing.router import router
+from servicekit.app import ServiceSpec, create_service_app
+
+SPEC = ServiceSpec(
+    name="pricing",
+    metadata=Base.metadata,
+    routers=[router],
+    consumers=CONSUMERS,
+    description="Transactions, appraisal, public notice and objections, listings, auctions, challenges (PRC-*).",
+)
+
+
+def create_app(**overrides) -> FastAPI:
+    """Build the pricing app (uvicorn: `pricing.app:create_app --factory`)."""
+    return create_service_app(SPEC, **overrides)

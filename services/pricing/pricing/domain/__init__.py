@@ -1,0 +1,1 @@
+"""Pure pricing rules: no I/O, `now` passed in."""

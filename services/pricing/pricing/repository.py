@@ -1,0 +1,2 @@
+"""All pricing queries."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Pricing use cases: load → domain decides → save → outbox, in the caller's transaction."""
+from __future__ import annotations
