@@ -208,3 +208,35 @@ async def clock(system: InProcessSystem) -> AsyncIterator[Callable[[datetime], A
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+async def publish_event(nats_url: str, event_type: str, subject: str, data: dict[str, Any], event_id: str | None = None) -> str:
+    """Publish an event as another service would (CloudEvent, Nats-Msg-Id = id); returns its id.
+
+    For tests of a consumer whose producing service is not part of the test: the message travels
+    through the real NATS server and the consumer's durable, exactly as in production.
+    """
+    import nats
+    import orjson
+
+    from contracts.envelope import CloudEvent, subject_for
+
+    event = CloudEvent(
+        id=event_id or uuid.uuid4().hex,
+        source=f"/kezhuan/{event_type.split('.')[0]}",
+        type=event_type,
+        time=real_now(),
+        subject=subject,
+        data=data,
+    )
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        await js.publish(
+            subject_for(event_type),
+            orjson.dumps(event.model_dump(mode="json", exclude_none=True)),
+            headers={"Nats-Msg-Id": event.id},
+        )
+    finally:
+        await connection.close()
+    return event.id
