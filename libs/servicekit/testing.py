@@ -210,7 +210,14 @@ def days(n: float) -> timedelta:
     return timedelta(days=n)
 
 
-async def publish_event(nats_url: str, event_type: str, subject: str, data: dict[str, Any], event_id: str | None = None) -> str:
+async def publish_event(
+    nats_url: str,
+    event_type: str,
+    subject: str,
+    data: dict[str, Any],
+    event_id: str | None = None,
+    msg_id: str | None = None,
+) -> str:
     """Publish an event as another service would (CloudEvent, Nats-Msg-Id = id); returns its id.
 
     For tests of a consumer whose producing service is not part of the test: the message travels
@@ -235,7 +242,7 @@ async def publish_event(nats_url: str, event_type: str, subject: str, data: dict
         await js.publish(
             subject_for(event_type),
             orjson.dumps(event.model_dump(mode="json", exclude_none=True)),
-            headers={"Nats-Msg-Id": event.id},
+            headers={"Nats-Msg-Id": msg_id or event.id},
         )
     finally:
         await connection.close()
