@@ -72,7 +72,7 @@ class NatsLink:
         while self.nc is None:
             try:
                 nc = await nats.connect(
-                    self.url,
+                    servers=[server.strip() for server in self.url.split(",")],
                     name=self.name,
                     connect_timeout=2,
                     max_reconnect_attempts=-1,

@@ -1,0 +1,5 @@
+-- One database per service (services own their data).
+CREATE DATABASE kezhuan_ownership;
+CREATE DATABASE kezhuan_pricing;
+CREATE DATABASE kezhuan_exemption;
+CREATE DATABASE kezhuan_finance;
