@@ -15,11 +15,19 @@ HUNDRED = Decimal("100")
 TWO_PLACES = Decimal("0.01")
 STAGES = ("concept_verification", "small_trial", "pilot", "industrialization")  # FIN-3, M (七)
 TRIGGERS = ("market_financing", "stable_stage")  # FIN-4, M (七)
+MAX_TOTAL = Decimal("9999999999999999.99")  # the largest total a NUMERIC(18, 2) column holds
 
 
 def _positive(amount: Decimal, what: str) -> None:
     if amount <= ZERO:
         raise InvalidInput(f"{what} must be greater than 0.00")
+
+
+def _storable(book: FundBook) -> FundBook:
+    """Refuse (422) totals beyond what the ledger can store, rather than fail in the database."""
+    if max(book.contributed, book.disbursed, book.exit_proceeds, book.balance) > MAX_TOTAL:
+        raise InvalidInput("the fund's totals would exceed 9999999999999999.99")
+    return book
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class FundBook:
     def contribute(self, amount: Decimal) -> FundBook:
         """Fiscal S&T funds paid into the fund raise its balance."""
         _positive(amount, "a contribution")
-        return replace(self, contributed=self.contributed + amount, balance=self.balance + amount)
+        return _storable(replace(self, contributed=self.contributed + amount, balance=self.balance + amount))
 
     def disburse(self, amount: Decimal) -> FundBook:
         """FIN-3: a tranche is paid out of the fund's balance, never beyond it."""
@@ -47,7 +55,7 @@ class FundBook:
         """FIN-5: exit proceeds flow back into the fund and can finance new projects."""
         if proceeds < ZERO:
             raise InvalidInput("exit proceeds cannot be negative")
-        return replace(self, exit_proceeds=self.exit_proceeds + proceeds, balance=self.balance + proceeds)
+        return _storable(replace(self, exit_proceeds=self.exit_proceeds + proceeds, balance=self.balance + proceeds))
 
     def is_conserved(self) -> bool:
         """FIN-5: contributed + exit proceeds = disbursed + balance, and nothing is negative."""
