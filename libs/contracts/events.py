@@ -200,11 +200,15 @@ class IncomeRecorded(EventPayload):
     amount: Money
     achievement_id: str
     transaction_id: str | None = None
+    licence_id: str | None = None
+    retained_by_unit: bool = True
 
 
 class RewardGranted(EventPayload):
     reward_id: str
     unit_id: str
+    income_id: str | None = None
+    recipient_count: int | None = None
 
 
 class TrancheDisbursed(EventPayload):
@@ -234,12 +238,15 @@ class HorizontalInvestmentRecorded(EventPayload):
     technology_valuation: Money
     cash_amount: Money
     researcher_share_pct: Money
+    state_equity_value: Money | None = None
+    project_reference: str | None = None
 
 
 class SubsidyGranted(EventPayload):
     subsidy_id: str
     kind: str
     amount: Money
+    basis_reference: str | None = None
 
 
 CATALOGUE: dict[str, type[EventPayload]] = {

@@ -94,7 +94,8 @@ class Runtime:
 
     async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
         """GET a fresh resource from another service; None when it answers 404."""
-        client = self.peers[service]
+        # Injected peers are read at call time: the in-process test system injects them after start-up.
+        client = self._injected_peers.get(service) or self.peers[service]
         try:
             response = await client.get(
                 path,
@@ -135,7 +136,7 @@ class Runtime:
         self._tasks.clear()
         await self.nats.close()
         for name, client in self.peers.items():
-            if name not in self._injected_peers:
+            if client is not self._injected_peers.get(name):
                 await client.aclose()
         await self.engine.dispose()
 

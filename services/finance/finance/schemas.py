@@ -1,2 +1,229 @@
 """Request and response models of the finance API."""
 from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.common import Money, Percent
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Party(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    credit_code: str = Field(min_length=1, max_length=64)
+
+
+class Consent(Strict):
+    by: str = Field(min_length=1, max_length=200)
+    on: date
+
+
+class IncomeRead(BaseModel):
+    id: str
+    unit_id: str
+    source: Literal["deal", "licence"]
+    transaction_id: str | None = None
+    licence_id: str | None = None
+    achievement_id: str
+    kind: str | None = None
+    amount: Money
+    retained_by_unit: bool
+    recorded_at: datetime
+    version: int
+
+
+class RecipientInput(Strict):
+    person_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["leader", "manager", "researcher"]
+    leader_rank: Literal["principal", "deputy"] | None = None
+    form: Literal["cash", "shares", "contribution"]
+    amount: Money | None = None
+    share_pct: Percent | None = None
+
+
+class RewardCreate(Strict):
+    unit_id: str = Field(min_length=1, max_length=64)
+    income_id: str | None = Field(default=None, max_length=64)
+    recipients: list[RecipientInput] = Field(min_length=1, max_length=500)
+
+
+class RecipientRead(BaseModel):
+    person_id: str
+    name: str
+    role: str
+    leader_rank: str | None = None
+    form: str
+    amount: Money | None = None
+    share_pct: Percent | None = None
+    counts_in_performance_pay_total: bool | None = None
+    in_next_year_base: bool | None = None
+    in_social_insurance_base: bool | None = None
+
+
+class RewardRead(BaseModel):
+    id: str
+    unit_id: str
+    income_id: str | None = None
+    recipients: list[RecipientRead]
+    granted_at: datetime
+    version: int
+
+
+class FundCreate(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    contribution: Money
+
+
+class ContributionCreate(Strict):
+    amount: Money
+    source: str = Field(min_length=1, max_length=300)
+
+
+class FundRead(BaseModel):
+    id: str
+    name: str
+    balance: Money
+    contributed: Money
+    disbursed: Money
+    exit_proceeds: Money
+    created_at: datetime
+    version: int
+
+
+class LedgerEntryRead(BaseModel):
+    seq: int
+    kind: Literal["contribution", "disbursement", "exit"]
+    amount: Money
+    project_id: str | None = None
+    reference: str
+    at: datetime
+
+
+class ProjectCreate(Strict):
+    fund_id: str = Field(min_length=1, max_length=64)
+    enterprise: Party
+    achievement_id: str | None = Field(default=None, max_length=64)
+
+
+class TrancheCreate(Strict):
+    stage: Literal["concept_verification", "small_trial", "pilot", "industrialization"]
+    amount: Money
+
+
+class ConversionCreate(Strict):
+    trigger: Literal["market_financing", "stable_stage"]
+    round_reference: str = Field(min_length=1, max_length=300)
+    post_money_valuation: Money
+
+
+class ExitCreate(Strict):
+    equity_pct: Percent
+    proceeds: Money
+
+
+class TrancheRead(BaseModel):
+    stage: str
+    amount: Money
+    disbursed_at: datetime
+
+
+class ConversionRead(BaseModel):
+    trigger: str
+    round_reference: str
+    post_money_valuation: Money
+    converted_at: datetime
+
+
+class ExitRead(BaseModel):
+    equity_pct: Percent
+    proceeds: Money
+    exited_at: datetime
+
+
+class ProjectRead(BaseModel):
+    id: str
+    fund_id: str
+    enterprise: Party
+    achievement_id: str | None = None
+    state: Literal["investing", "converted", "exited"]
+    disbursed: Money
+    equity_pct: Percent | None = None
+    exit_proceeds: Money
+    tranches: list[TrancheRead]
+    conversion: ConversionRead | None = None
+    exits: list[ExitRead]
+    version: int
+
+
+class HorizontalInvestmentCreate(Strict):
+    unit_id: str = Field(min_length=1, max_length=64)
+    project_reference: str = Field(min_length=1, max_length=300)
+    surplus_amount: Money
+    cash_amount: Money
+    technology_valuation: Money
+    enterprise: Party
+    researcher_share_pct: Percent
+    exception_reason: str | None = Field(default=None, max_length=2000)
+    unit_consent: Consent | None = Field(default=None, description="required (FIN-2); missing → 422 FIN-2")
+
+
+class HorizontalInvestmentRead(BaseModel):
+    id: str
+    unit_id: str
+    project_reference: str
+    surplus_amount: Money
+    cash_amount: Money
+    technology_valuation: Money
+    state_equity_value: Money
+    enterprise: Party
+    researcher_share_pct: Percent
+    exception_reason: str | None = None
+    unit_consent: Consent
+    separately_managed: bool = True
+    recorded_at: datetime
+    version: int
+
+
+class SubsidyCreate(Strict):
+    kind: Literal["challenge_award", "science_park", "incubator"]
+    recipient: Party
+    amount: Money
+    basis_reference: str = Field(min_length=1, max_length=300)
+
+
+class SubsidyRead(BaseModel):
+    id: str
+    kind: str
+    recipient: Party
+    amount: Money
+    basis_reference: str
+    granted_at: datetime
+    version: int
+
+
+class ReceivableRead(BaseModel):
+    id: str
+    unit_id: str
+    achievement_id: str
+    equity_transfer_id: str
+    enterprise: dict | None = None
+    state: Literal["contingent", "due", "settled"]
+    trigger_event: str | None = None
+    amount: Money | None = None
+    opened_at: datetime
+    due_at: datetime | None = None
+    settled_at: datetime | None = None
+    version: int
+
+
+class TriggerCreate(Strict):
+    event: Literal["listing", "equity_transfer"]
+    amount: Money
