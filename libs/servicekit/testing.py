@@ -182,11 +182,12 @@ async def system(
     settings = await build_settings(databases, nats_url, tmp_path_factory.mktemp("data"))
     peers: dict[str, httpx.AsyncClient] = {}
     apps = {name: factory(settings=settings, peers=peers) for name, factory in service_factories().items()}
+    built = InProcessSystem(apps, settings.jwt_secret.get_secret_value())
+    # Each runtime picks its peers at start-up, so the in-process clients must exist before any starts.
+    peers.update(built.clients)
     async with AsyncExitStack() as stack:
         for app in apps.values():
             await stack.enter_async_context(app.router.lifespan_context(app))
-        built = InProcessSystem(apps, settings.jwt_secret.get_secret_value())
-        peers.update(built.clients)
         for name in apps:
             await eventually(lambda name=name: _ready(built, name), timeout=20)
         yield built

@@ -1,10 +1,14 @@
 """Exemption tables."""
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from servicekit.db import infrastructure, new_metadata
+from sqlalchemy import JSON, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
 from servicekit.units import install_unit_policy_table
 
 
@@ -14,3 +18,34 @@ class Base(DeclarativeBase):
 
 INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
+
+
+class ExemptionCase(Base):
+    """A case: the columns the queries need, and the domain case as one JSON document."""
+
+    __tablename__ = "exemption_cases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    subject_person_id: Mapped[str] = mapped_column(String(200), index=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    review_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    loss_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PricingRecordStep(Base):
+    """One step of a transaction's procedural record (PRC-9), shared by every case about that transaction."""
+
+    __tablename__ = "pricing_record_steps"
+
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
