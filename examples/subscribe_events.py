@@ -37,7 +37,7 @@ async def main(url: str, subject: str, durable: str) -> None:
         while True:
             try:
                 messages = await subscription.fetch(batch=50, timeout=2)
-            except NatsTimeoutError:
+            except (NatsTimeoutError, TimeoutError):  # an empty fetch raises either
                 continue
             for message in messages:
                 event = json.loads(message.data)

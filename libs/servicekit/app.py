@@ -94,8 +94,7 @@ class Runtime:
 
     async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
         """GET a fresh resource from another service; None when it answers 404."""
-        # Injected peers are read at call time: the in-process test system injects them after start-up.
-        client = self._injected_peers.get(service) or self.peers[service]
+        client = self.peers[service]
         try:
             response = await client.get(
                 path,

@@ -85,7 +85,7 @@ class ConsumerRunner:
                     subscription = await js.pull_subscribe_bind(self.durable, stream=STREAM)
                 try:
                     messages = await subscription.fetch(batch=64, timeout=1)
-                except NatsTimeoutError:
+                except (NatsTimeoutError, TimeoutError):  # nats-py raises either on an empty fetch
                     continue
                 for message in messages:
                     await self.handle(message)

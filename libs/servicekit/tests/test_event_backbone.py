@@ -32,7 +32,7 @@ async def _messages_on(nats_url: str, subject: str, expected: int, timeout: floa
         while len(received) < expected and asyncio.get_running_loop().time() < deadline:
             try:
                 batch = await subscription.fetch(batch=100, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):
                 continue
             for message in batch:
                 await message.ack()
@@ -40,7 +40,7 @@ async def _messages_on(nats_url: str, subject: str, expected: int, timeout: floa
         # one more short read proves nothing extra (a duplicate) follows
         try:
             received.extend(await subscription.fetch(batch=100, timeout=0.5))
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):
             pass
     finally:
         await subscription.unsubscribe()
