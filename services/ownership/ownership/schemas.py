@@ -61,6 +61,8 @@ class IpRight(Strict):
 
 
 class Completer(Strict):
+    """A completer (成果完成人): a researcher in the sense of SCO-2."""
+
     person_id: Text300
     name: Text300
 

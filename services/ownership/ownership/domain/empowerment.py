@@ -49,6 +49,8 @@ def check_usage_right_term(start_on: date | None, end_on: date | None) -> None:
     """OWN-2: a long-term usage right runs at least 10 years (end_on ≥ start_on + 10 years)."""
     if start_on is None or end_on is None:
         raise PolicyViolation("OWN-2", "a usage right needs start_on and end_on")
+    if start_on.year + MIN_USAGE_RIGHT_YEARS > date.max.year:
+        raise PolicyViolation("OWN-2", "a usage right starting then cannot run 10 years within the calendar")
     if end_on < add_years(start_on, MIN_USAGE_RIGHT_YEARS):
         raise PolicyViolation("OWN-2", "a usage right must run at least 10 years")
 

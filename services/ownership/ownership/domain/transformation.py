@@ -49,7 +49,9 @@ def check_equity_transfer(
         )
     if unit_share is not None and unit_share <= 0:
         raise InvalidState("the unit retains no share to transfer", rule="OWN-11")
-    if mode == TransferMode.RESOURCE_FEE and (fee is None or fee <= 0):
+    if fee is not None and fee <= 0:
+        raise PolicyViolation("OWN-11", "a resource occupancy fee must be above 0")
+    if mode == TransferMode.RESOURCE_FEE and fee is None:
         raise PolicyViolation("OWN-11", "mode resource_fee needs the one-time resource occupancy fee")
     if mode == TransferMode.AGREED_RETURN and not has_enterprise:
         raise PolicyViolation("OWN-11", "mode agreed_return needs the enterprise the team invests in")

@@ -13,6 +13,14 @@ async def test_registered_achievement_is_held_with_its_flags_and_event(system: I
     assert created["transformed"] is False and created["separately_managed"] is False
     assert created["security"]["classified"] is True
     assert created["compliance_records"] == [] and created["version"] == 1
+    # The completers are the team — researchers in the sense of SCO-2 — and are kept as given.
+    assert created["completers"] == [{"person_id": "p-1", "name": "张三"}]
+    no_team = await unit.client.post(
+        "/api/v1/achievements",
+        json={"unit_id": unit.id, "title": "x", "kind": "patent", "completers": []},
+        headers=unit.admin,
+    )
+    assert no_team.status_code == 422
     [event] = await outbox("ownership.achievement.registered", created["id"])
     assert event["data"]["unit_id"] == unit.id and event["data"]["title"] == created["title"]
 
@@ -157,3 +165,26 @@ async def test_money_as_json_number_and_unknown_fields_are_422(system: InProcess
         headers=unit.admin,
     )
     assert response.status_code == 422
+
+
+async def test_extreme_and_malformed_inputs_never_give_a_5xx(system: InProcessSystem, unit) -> None:
+    a = await unit.achievement()
+    base = f"/api/v1/achievements/{a['id']}"
+    cases = [
+        ("POST", f"{base}/empowerments", {"type": "usage_right", "start_on": "9995-01-01", "end_on": "9999-12-31", "decision": unit.decision}),
+        ("POST", f"{base}/empowerments", {"type": "ownership", "team_share": "999999999999999.99", "unit_share": "0.00", "decision": unit.decision}),
+        ("POST", f"{base}/empowerments", {"type": "ownership", "team_share": "1e3", "unit_share": "0.00", "decision": unit.decision}),
+        ("POST", f"{base}/empowerments", {"type": "gift"}),
+        ("POST", f"{base}/empowerments", []),
+        ("POST", f"{base}/pay-later-licences", {"licensee": {"name": "x", "credit_code": "y", "size": "small"}, "fee": "-1.00", "payment_due_on": "2031-01-01", "payment_conditions": "c"}),
+        ("POST", f"{base}/equity-transfers", {"mode": "agreed_return", "fee": "-5.00", "enterprise": {"name": "e", "credit_code": "c"}, "decision": unit.decision}),
+        ("PUT", f"{base}/pool-exclusion", {"reason": 5}),
+        ("GET", f"/api/v1/achievements/{'x' * 5000}", None),
+        ("GET", "/api/v1/achievements?in_pool=maybe", None),
+        ("GET", f"/api/v1/units/{unit.id}/pool/publications/99999999999999999999", None),
+        ("POST", "/api/v1/achievements", {"unit_id": unit.id, "title": "t" * 501, "kind": "patent", "completers": [{"person_id": "p", "name": "n"}]}),
+    ]
+    for method, path, body in cases:
+        response = await unit.client.request(method, path, json=body, headers=unit.admin)
+        assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")

@@ -36,6 +36,7 @@ def test_own_2_usage_right_of_exactly_ten_years_passes_and_one_day_less_fails() 
     assert rule_of(lambda: e.check_usage_right_term(date(2028, 2, 29), date(2038, 2, 28))) is None
     assert rule_of(lambda: e.check_usage_right_term(date(2028, 2, 29), date(2038, 2, 27))) == "OWN-2"
     assert rule_of(lambda: e.check_usage_right_term(None, date(2040, 1, 1))) == "OWN-2"
+    assert rule_of(lambda: e.check_usage_right_term(date(9995, 1, 1), date(9999, 12, 31))) == "OWN-2"
 
 
 def test_own_3_extension_needs_a_later_end_and_a_usage_right() -> None:
@@ -111,6 +112,7 @@ def test_own_11_equity_transfer_needs_ownership_and_separate_management() -> Non
     assert rule_of(lambda: t.check_equity_transfer(**{**ok, "mode": "agreed_return", "fee": None})) == "OWN-11"
     assert rule_of(lambda: t.check_equity_transfer(**{**ok, "mode": "agreed_return", "has_enterprise": True})) is None
     assert rule_of(lambda: t.check_equity_transfer(**{**ok, "unit_share": Decimal("0.00")})) == "OWN-11"
+    assert rule_of(lambda: t.check_equity_transfer(**{**ok, "fee": Decimal("-1.00")})) == "OWN-11"
 
 
 def facts(**flags) -> SecurityFacts:
