@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -993,6 +993,11 @@ async def get_separate_ledger(session: AsyncSession, *, actor: Principal, unit_i
 # --- consumed events ---------------------------------------------------------------------------
 
 
+def _instant_of(event: CloudEvent) -> datetime:
+    """The event's time, read as UTC when a producer left out the offset (never fail a handler on it)."""
+    return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
+
+
 async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
     """A concluded deal transforms the achievement once (OWN-10); an investment of a separately
     managed achievement adds state equity to the separate ledger (OWN-7)."""
@@ -1012,12 +1017,12 @@ async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None
             kind=deal.kind,
             price=deal.price,
             counterparty=deal.counterparty,
-            received_at=event.time,
+            received_at=_instant_of(event),
         )
     )
     achievement = await repository.get_achievement(session, deal.achievement_id, for_update=True)
     if achievement is not None:
-        _mark_transformed(achievement, event.time)
+        _mark_transformed(achievement, _instant_of(event))
         if achievement.separately_managed and deal.kind == "investment":
             session.add(
                 StateEquity(
@@ -1028,7 +1033,7 @@ async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None
                     achievement_id=achievement.id,
                     enterprise=deal.counterparty,
                     value=deal.price,
-                    recorded_at=event.time,
+                    recorded_at=_instant_of(event),
                 )
             )
     await session.flush()
@@ -1059,7 +1064,7 @@ async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) 
             investment_id=investment.investment_id,
             enterprise=investment.enterprise,
             value=value,
-            recorded_at=event.time,
+            recorded_at=_instant_of(event),
         )
     )
     await session.flush()
