@@ -46,6 +46,9 @@ class EmpowermentGranted(EventPayload):
     type: str
     team_share: Money | None = None
     unit_share: Money | None = None
+    start_on: str | None = None
+    end_on: str | None = None
+    patent_change_due_on: str | None = None
 
 
 class PatentChangeRegistered(EventPayload):
@@ -56,10 +59,19 @@ class PatentChangeRegistered(EventPayload):
     reference: str
 
 
+class PatentChangeOverdue(EventPayload):
+    empowerment_id: str
+    achievement_id: str
+    unit_id: str
+    due_on: str
+
+
 class UsageRightConverted(EventPayload):
     empowerment_id: str
     achievement_id: str
     unit_id: str
+    team_share: Money | None = None
+    unit_share: Money | None = None
 
 
 class UsageRightExtended(EventPayload):
@@ -72,6 +84,7 @@ class UsageRightExtended(EventPayload):
 class AchievementSeparatelyManaged(EventPayload):
     achievement_id: str
     unit_id: str
+    decision: dict[str, Any] | None = None
 
 
 class EquityTransferCompleted(EventPayload):
@@ -81,6 +94,8 @@ class EquityTransferCompleted(EventPayload):
     mode: str
     fee: Money | None = None
     enterprise: dict[str, Any] | None = None
+    empowerment_id: str | None = None
+    transferred_share: Money | None = None
 
 
 class LicenceGranted(EventPayload):
@@ -89,12 +104,16 @@ class LicenceGranted(EventPayload):
     unit_id: str
     fee: Money
     licensee: dict[str, Any]
+    payment_due_on: str | None = None
+    payment_conditions: str | None = None
 
 
 class PoolPublished(EventPayload):
     unit_id: str
     number: int
     item_count: int
+    publication_id: str | None = None
+    achievement_ids: list[str] | None = None
 
 
 class TransactionOpened(EventPayload):
@@ -255,6 +274,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "ownership.achievement.registered": AchievementRegistered,
     "ownership.empowerment.granted": EmpowermentGranted,
     "ownership.patent_change.registered": PatentChangeRegistered,
+    "ownership.patent_change.overdue": PatentChangeOverdue,
     "ownership.usage_right.converted": UsageRightConverted,
     "ownership.usage_right.extended": UsageRightExtended,
     "ownership.achievement.separately_managed": AchievementSeparatelyManaged,

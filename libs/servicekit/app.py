@@ -65,6 +65,9 @@ class Runtime:
         self.settings = settings
         self.tables = infrastructure(spec.metadata)
         self.clock = Clock()
+        # Serialises setting the test clock with the periodic reload, so a reload that read the
+        # previous setting can never overwrite a newer one (requests right after a PUT saw real time).
+        self._clock_lock = asyncio.Lock()
         self.engine = create_engine(settings.database_url(spec.name))
         self.sessions = create_sessionmaker(self.engine)
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
@@ -158,12 +161,22 @@ class Runtime:
         if not self.settings.test_clock_enabled:
             return
         table = self.tables.clock
-        async with self.sessions() as session:
-            row = (await session.execute(select(table).where(table.c.id == 1))).first()
-        if row is None or row.instant is None:
-            self.clock.reset()
-        else:
-            self.clock.set(row.instant, row.set_at)
+        async with self._clock_lock:
+            async with self.sessions() as session:
+                row = (await session.execute(select(table).where(table.c.id == 1))).first()
+            if row is None or row.instant is None:
+                self.clock.reset()
+            else:
+                self.clock.set(row.instant, row.set_at)
+
+    async def change_clock(self, instant: datetime | None, set_at: datetime | None) -> None:
+        """Set (or, with None, reset) the test clock here and persist it for the other replicas."""
+        async with self._clock_lock:
+            if instant is None:
+                self.clock.reset()
+            else:
+                self.clock.set(instant, set_at)
+            await self.save_clock(instant, set_at)
 
     async def save_clock(self, instant: datetime | None, set_at: datetime | None) -> None:
         table = self.tables.clock
@@ -225,16 +238,14 @@ def _infrastructure_router() -> APIRouter:
         if setting.now.tzinfo is None:
             raise InvalidInput("`now` needs an offset, e.g. 2030-01-01T00:00:00+08:00")
         set_at = setting.set_at or real_now()
-        runtime.clock.set(setting.now, set_at)
-        await runtime.save_clock(setting.now, set_at)
+        await runtime.change_clock(setting.now, set_at)
         return {"now": runtime.clock.now().isoformat()}
 
     async def reset_clock(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
         if not runtime.settings.test_clock_enabled:
             raise NotFound()
-        runtime.clock.reset()
-        await runtime.save_clock(None, None)
+        await runtime.change_clock(None, None)
         return {"now": runtime.clock.now().isoformat()}
 
     for path in ("/api/v1/test-clock", "/internal/test-clock"):

@@ -6,13 +6,15 @@ from fastapi import FastAPI
 from ownership.consumers import CONSUMERS
 from ownership.models import Base
 from ownership.router import router
-from servicekit.app import ServiceSpec, create_service_app
+from ownership.service import sweep_overdue_patent_changes
+from servicekit.app import ServiceSpec, SweeperSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="ownership",
     metadata=Base.metadata,
     routers=[router],
     consumers=CONSUMERS,
+    sweepers=[SweeperSpec(name="patent-changes", run=sweep_overdue_patent_changes, interval=1.0)],
     description="Units, achievements, empowerment, separate ledger, pay-later licences and pool (OWN-*).",
 )
 

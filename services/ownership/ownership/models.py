@@ -1,12 +1,14 @@
 """Ownership tables."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, MetaData, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import UTCDateTime, infrastructure, new_metadata
+from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -28,3 +30,151 @@ class Unit(Base):
     patent_change_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Achievement(Base):
+    """A job-related S&T achievement held by a unit; `first_granted_on` drives pool eligibility (OWN-10)."""
+
+    __tablename__ = "achievements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(40))
+    ip_rights: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    completers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    first_granted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    national_interest: Mapped[bool] = mapped_column(Boolean)
+    classified: Mapped[bool] = mapped_column(Boolean)
+    key_core_technology: Mapped[bool] = mapped_column(Boolean)
+    ethics_review_required: Mapped[bool] = mapped_column(Boolean)
+    transformed: Mapped[bool] = mapped_column(Boolean, default=False)
+    transformed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    separately_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    separate_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    separately_managed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pool_excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    pool_exclusion_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ComplianceRecord(Base):
+    """Export-control, secrecy, confidentiality or ethics record (OWN-13/14/15); append-only."""
+
+    __tablename__ = "compliance_records"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), ForeignKey("achievements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(300))
+    recorded_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Empowerment(Base):
+    """Ownership or usage right granted to the team, with its patent-change follow-up (OWN-1…6)."""
+
+    __tablename__ = "empowerments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), ForeignKey("achievements.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    team_share: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    unit_share: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    overseas: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_on: Mapped[date] = mapped_column(Date)
+    patent_change_state: Mapped[str] = mapped_column(String(20), index=True)
+    patent_change_due_on: Mapped[date] = mapped_column(Date)
+    patent_change_registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    patent_change_reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    extensions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    conversion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class EquityTransfer(Base):
+    """The unit's retained share passed to the team (OWN-11)."""
+
+    __tablename__ = "equity_transfers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), ForeignKey("achievements.id"), index=True)
+    empowerment_id: Mapped[str] = mapped_column(String(64), ForeignKey("empowerments.id"))
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    fee: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    enterprise: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    transferred_share: Mapped[Decimal] = mapped_column(ExactDecimal)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PayLaterLicence(Base):
+    """A use-first-pay-later licence to an SME (OWN-9)."""
+
+    __tablename__ = "pay_later_licences"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), ForeignKey("achievements.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    licensee: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal)
+    payment_due_on: Mapped[date] = mapped_column(Date)
+    payment_conditions: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class StateEquity(Base):
+    """State equity in the unit's separate ledger (OWN-7, FIN-2); one per investment or deal."""
+
+    __tablename__ = "state_equity"
+    __table_args__ = (
+        UniqueConstraint("investment_id", name="uq_state_equity_investment_id"),
+        UniqueConstraint("transaction_id", name="uq_state_equity_transaction_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    investment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    achievement_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enterprise: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConcludedDeal(Base):
+    """A pricing deal as learnt from `pricing.deal.concluded`; its key makes the effect happen once."""
+
+    __tablename__ = "concluded_deals"
+
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    counterparty: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PoolPublication(Base):
+    """An immutable, numbered snapshot of a unit's pool (OWN-10)."""
+
+    __tablename__ = "pool_publications"
+    __table_args__ = (UniqueConstraint("unit_id", "number", name="uq_pool_publications_unit_id_number"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

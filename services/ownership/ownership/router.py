@@ -1,11 +1,36 @@
 """Ownership HTTP routes: parse, call one service function, respond."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from ownership import service
-from ownership.schemas import UnitCreate, UnitPolicyInput, UnitRead
+from ownership.schemas import (
+    AchievementCreate,
+    AchievementRead,
+    ComplianceRecordCreate,
+    ComplianceRecordRead,
+    ConversionCreate,
+    EmpowermentCreate,
+    EmpowermentRead,
+    EquityTransferCreate,
+    EquityTransferRead,
+    ExtensionCreate,
+    PatentChangeCreate,
+    PayLaterLicenceCreate,
+    PayLaterLicenceRead,
+    PoolExclusionCreate,
+    PoolItem,
+    PoolPublicationRead,
+    SeparateLedgerRead,
+    SeparateManagementCreate,
+    UnitCreate,
+    UnitPolicyInput,
+    UnitRead,
+)
+from servicekit.pagination import Cursor, Limit, Page
 from servicekit.web import Ctx
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
@@ -34,4 +59,259 @@ async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> Respon
             expected_version=ctx.expected_version,
             now=ctx.now,
         )
+    )
+
+
+@router.get(
+    "/units/{unit_id}/separate-ledger",
+    response_model=SeparateLedgerRead,
+    summary="The unit's separate ledger (OWN-7): separately managed achievements and state equity",
+)
+async def get_separate_ledger(unit_id: str, ctx: Ctx) -> Response:
+    return await ctx.respond(await service.get_separate_ledger(ctx.session, actor=ctx.user, unit_id=unit_id))
+
+
+@router.get("/units/{unit_id}/pool", response_model=Page[PoolItem], summary="The unit's pay-later pool (public, OWN-10)")
+async def get_pool(unit_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Response:
+    return await ctx.respond(
+        await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
+    )
+
+
+@router.post(
+    "/units/{unit_id}/pool/publications",
+    status_code=201,
+    response_model=PoolPublicationRead,
+    summary="Publish the pool as the next numbered publication (unit_admin, OWN-10)",
+)
+async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.publish_pool(ctx.session, actor=ctx.user, unit_id=unit_id, now=ctx.now), status_code=201
+    )
+
+
+@router.get(
+    "/units/{unit_id}/pool/publications/{number}",
+    response_model=PoolPublicationRead,
+    summary="A pool publication, exactly as published (public, OWN-10)",
+)
+async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: Ctx) -> Response:
+    return await ctx.respond(await service.get_publication(ctx.session, unit_id=unit_id, number=number))
+
+
+@router.post("/achievements", status_code=201, response_model=AchievementRead, summary="Register an achievement (unit_admin)")
+async def register_achievement(body: AchievementCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.register_achievement(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
+    )
+
+
+@router.get("/achievements", response_model=Page[AchievementRead], summary="List achievements")
+async def list_achievements(
+    ctx: Ctx,
+    unit_id: str | None = None,
+    in_pool: bool | None = None,
+    transformed: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    return await ctx.respond(
+        await service.list_achievements(
+            ctx.session,
+            actor=ctx.user,
+            unit_id=unit_id,
+            in_pool=in_pool,
+            transformed=transformed,
+            limit=limit,
+            cursor=cursor,
+            now=ctx.now,
+        )
+    )
+
+
+@router.get("/achievements/{achievement_id}", response_model=AchievementRead, summary="One achievement")
+async def get_achievement(achievement_id: str, ctx: Ctx) -> Response:
+    return await ctx.respond(
+        await service.get_achievement(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/compliance-records",
+    status_code=201,
+    response_model=ComplianceRecordRead,
+    summary="Record export-control, secrecy, confidentiality or ethics compliance (OWN-13/14/15)",
+)
+async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.add_compliance_record(
+            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
+        ),
+        status_code=201,
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/separate-management",
+    response_model=AchievementRead,
+    summary="Enter the achievement in the separate ledger (OWN-7, OWN-8, OWN-12)",
+)
+async def separately_manage(achievement_id: str, body: SeparateManagementCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.separately_manage(
+            ctx.session,
+            actor=ctx.user,
+            achievement_id=achievement_id,
+            data=body,
+            expected_version=ctx.expected_version,
+            now=ctx.now,
+        )
+    )
+
+
+@router.put(
+    "/achievements/{achievement_id}/pool-exclusion",
+    response_model=AchievementRead,
+    summary="Take the achievement out of the pool, with a reason (OWN-10)",
+)
+async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.exclude_from_pool(
+            ctx.session,
+            actor=ctx.user,
+            achievement_id=achievement_id,
+            data=body,
+            expected_version=ctx.expected_version,
+            now=ctx.now,
+        )
+    )
+
+
+@router.delete(
+    "/achievements/{achievement_id}/pool-exclusion",
+    response_model=AchievementRead,
+    summary="Put an excluded achievement back in the pool (OWN-10)",
+)
+async def restore_to_pool(achievement_id: str, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.restore_to_pool(
+            ctx.session, actor=ctx.user, achievement_id=achievement_id, expected_version=ctx.expected_version, now=ctx.now
+        )
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/empowerments",
+    status_code=201,
+    response_model=EmpowermentRead,
+    summary="Grant ownership or a long-term usage right to the team (OWN-1, 2, 5, 6, 12–15)",
+)
+async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.grant_empowerment(
+            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
+        ),
+        status_code=201,
+    )
+
+
+@router.get(
+    "/achievements/{achievement_id}/empowerments",
+    response_model=Page[EmpowermentRead],
+    summary="The achievement's empowerments",
+)
+async def list_empowerments(achievement_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Response:
+    return await ctx.respond(
+        await service.list_empowerments(
+            ctx.session, actor=ctx.user, achievement_id=achievement_id, limit=limit, cursor=cursor, now=ctx.now
+        )
+    )
+
+
+@router.get("/empowerments/{empowerment_id}", response_model=EmpowermentRead, summary="One empowerment")
+async def get_empowerment(empowerment_id: str, ctx: Ctx) -> Response:
+    return await ctx.respond(
+        await service.get_empowerment(ctx.session, actor=ctx.user, empowerment_id=empowerment_id, now=ctx.now)
+    )
+
+
+@router.post(
+    "/empowerments/{empowerment_id}/patent-change",
+    response_model=EmpowermentRead,
+    summary="Register the patent ownership change (OWN-6)",
+)
+async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.register_patent_change(
+            ctx.session,
+            actor=ctx.user,
+            empowerment_id=empowerment_id,
+            data=body,
+            expected_version=ctx.expected_version,
+            now=ctx.now,
+        )
+    )
+
+
+@router.post(
+    "/empowerments/{empowerment_id}/extension",
+    response_model=EmpowermentRead,
+    summary="Extend a usage right (OWN-3)",
+)
+async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.extend_usage_right(
+            ctx.session,
+            actor=ctx.user,
+            empowerment_id=empowerment_id,
+            data=body,
+            expected_version=ctx.expected_version,
+            now=ctx.now,
+        )
+    )
+
+
+@router.post(
+    "/empowerments/{empowerment_id}/conversion",
+    response_model=EmpowermentRead,
+    summary="Convert a usage right to ownership with both consents (OWN-4)",
+)
+async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.convert_usage_right(
+            ctx.session,
+            actor=ctx.user,
+            empowerment_id=empowerment_id,
+            data=body,
+            expected_version=ctx.expected_version,
+            now=ctx.now,
+        )
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/equity-transfers",
+    status_code=201,
+    response_model=EquityTransferRead,
+    summary="Pass the unit's retained share to the team (OWN-11)",
+)
+async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.transfer_equity(ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now),
+        status_code=201,
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/pay-later-licences",
+    status_code=201,
+    response_model=PayLaterLicenceRead,
+    summary="License use-first-pay-later to an SME (OWN-9, OWN-12–15)",
+)
+async def grant_pay_later_licence(achievement_id: str, body: PayLaterLicenceCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(
+        lambda: service.grant_pay_later_licence(
+            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
+        ),
+        status_code=201,
     )
