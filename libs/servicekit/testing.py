@@ -187,6 +187,16 @@ async def system(
             await stack.enter_async_context(app.router.lifespan_context(app))
         built = InProcessSystem(apps, settings.jwt_secret.get_secret_value())
         peers.update(built.clients)
+        # The runtimes resolved their peers when they started, before the in-process clients
+        # existed; point their lookups at the in-process services, not at unreachable URLs.
+        for name, app in apps.items():
+            runtime = app.state.runtime
+            for peer, client in built.clients.items():
+                if peer != name:
+                    stale = runtime.peers.get(peer)
+                    runtime.peers[peer] = client
+                    if stale is not None and stale is not client:
+                        await stale.aclose()
         for name in apps:
             await eventually(lambda name=name: _ready(built, name), timeout=20)
         yield built
