@@ -80,7 +80,7 @@ REFUSAL_RULES: dict[Action, str] = {
     A.PUBLISH_LISTING: "PRC-6",
     A.DELIST: "PRC-7",
     A.OPEN_AUCTION: "PRC-8",
-    A.WITHDRAW: "PRC-9",
+    A.WITHDRAW: "PRC-9",  # a concluded or withdrawn transaction is a closed record
 }
 
 
@@ -96,7 +96,10 @@ def next_state(method: str, state: State | str, action: Action) -> State:
 def _refusal_rule(state: State, action: Action) -> str:
     if action is A.CONCLUDE:
         # PRC-6 while objections keep the deal on the market; otherwise the notice has not cleared (PRC-4).
-        return "PRC-6" if state in (S.NOTICE_OBJECTED, S.LISTED) else "PRC-4"
+        return "PRC-6" if state in (S.NOTICE_OBJECTED, S.LISTED, S.LISTING_EXPIRED) else "PRC-4"
+    if action is A.WITHDRAW and state in (S.LISTED, S.AUCTION_OPEN):
+        # A delisting party (PRC-7) or a bidder (PRC-8) may still take it: the offer runs out.
+        return "PRC-7" if state is S.LISTED else "PRC-8"
     return REFUSAL_RULES.get(action, "PRC-4")
 
 
