@@ -76,6 +76,9 @@ class Runtime:
         self._injected_peers = peers if peers is not None else {}
         self.peers: dict[str, httpx.AsyncClient] = {}
         self.sweeps_run = 0
+        # Serialises a local clock change with the periodic re-load, so a re-load that read the
+        # row just before the change was saved cannot put the old instant back.
+        self.clock_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
 
     def after_commit(self, session: AsyncSession) -> None:
@@ -158,12 +161,13 @@ class Runtime:
         if not self.settings.test_clock_enabled:
             return
         table = self.tables.clock
-        async with self.sessions() as session:
-            row = (await session.execute(select(table).where(table.c.id == 1))).first()
-        if row is None or row.instant is None:
-            self.clock.reset()
-        else:
-            self.clock.set(row.instant, row.set_at)
+        async with self.clock_lock:
+            async with self.sessions() as session:
+                row = (await session.execute(select(table).where(table.c.id == 1))).first()
+            if row is None or row.instant is None:
+                self.clock.reset()
+            else:
+                self.clock.set(row.instant, row.set_at)
 
     async def save_clock(self, instant: datetime | None, set_at: datetime | None) -> None:
         table = self.tables.clock
@@ -225,16 +229,18 @@ def _infrastructure_router() -> APIRouter:
         if setting.now.tzinfo is None:
             raise InvalidInput("`now` needs an offset, e.g. 2030-01-01T00:00:00+08:00")
         set_at = setting.set_at or real_now()
-        runtime.clock.set(setting.now, set_at)
-        await runtime.save_clock(setting.now, set_at)
+        async with runtime.clock_lock:
+            runtime.clock.set(setting.now, set_at)
+            await runtime.save_clock(setting.now, set_at)
         return {"now": runtime.clock.now().isoformat()}
 
     async def reset_clock(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
         if not runtime.settings.test_clock_enabled:
             raise NotFound()
-        runtime.clock.reset()
-        await runtime.save_clock(None, None)
+        async with runtime.clock_lock:
+            runtime.clock.reset()
+            await runtime.save_clock(None, None)
         return {"now": runtime.clock.now().isoformat()}
 
     for path in ("/api/v1/test-clock", "/internal/test-clock"):
