@@ -167,16 +167,35 @@ class DealConcluded(EventPayload):
     price: Money
     counterparty: dict[str, Any]
     basis: str
+    concluded_at: str | None = None
 
 
 class ChallengeAwarded(EventPayload):
     challenge_id: str
     response_id: str
+    publisher: dict[str, Any] | None = None
+    responder: dict[str, Any] | None = None
 
 
 class ChallengeLanded(EventPayload):
     challenge_id: str
     landed_on: str
+    publisher: dict[str, Any] | None = None
+    awarded_response_id: str | None = None
+    responder: dict[str, Any] | None = None
+
+
+class RecordAppended(EventPayload):
+    """PRC-9: one step of a transaction's procedural record; `seq` is 1, 2, 3 … per transaction."""
+
+    transaction_id: str
+    unit_id: str
+    achievement_id: str
+    seq: int
+    at: str
+    step: str
+    actor: str
+    details: dict[str, Any]
 
 
 class CaseOpened(EventPayload):
@@ -290,6 +309,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "pricing.deal.concluded": DealConcluded,
     "pricing.challenge.awarded": ChallengeAwarded,
     "pricing.challenge.landed": ChallengeLanded,
+    "pricing.record.appended": RecordAppended,
     "exemption.case.opened": CaseOpened,
     "exemption.conclusion.issued": ConclusionIssued,
     "exemption.review.requested": ReviewRequested,

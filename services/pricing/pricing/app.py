@@ -6,13 +6,16 @@ from fastapi import FastAPI
 from pricing.consumers import CONSUMERS
 from pricing.models import Base
 from pricing.router import router
-from servicekit.app import ServiceSpec, create_service_app
+from pricing.service import sweep
+from servicekit.app import ServiceSpec, SweeperSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="pricing",
     metadata=Base.metadata,
     routers=[router],
     consumers=CONSUMERS,
+    # Notice end, listing expiry, auction close: within ~1 s of the clock passing them (also applied on reads).
+    sweepers=[SweeperSpec(name="due-transitions", run=sweep, interval=1.0)],
     description="Transactions, appraisal, public notice and objections, listings, auctions, challenges (PRC-*).",
 )
 

@@ -1,10 +1,14 @@
 """Pricing tables."""
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from servicekit.db import infrastructure, new_metadata
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
 from servicekit.units import install_unit_policy_table
 
 
@@ -14,3 +18,159 @@ class Base(DeclarativeBase):
 
 INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
+
+
+class Transaction(Base):
+    """The aggregate: every step locks this row, so steps of one transaction are serialised."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    achievement_id: Mapped[str] = mapped_column(String(64), index=True)
+    achievement_title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30))
+    counterparty: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    proposed_price: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    appraisal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The instant of the next time-driven transition (notice end, listing close, auction close).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    record_seq: Mapped[int] = mapped_column(Integer, default=0)
+    deal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Notice(Base):
+    """PRC-4: the public notice of an agreement price."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"), unique=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    achievement_title: Mapped[str] = mapped_column(String(500))
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(20))  # active | clear | objected | withdrawn
+    objection_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Objection(Base):
+    """PRC-5: an objection received during a notice."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    objector: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Listing(Base):
+    """PRC-6/PRC-7: an offer on a technology market, open 15 days."""
+
+    __tablename__ = "listings"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"), unique=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    achievement_title: Mapped[str] = mapped_column(String(500))
+    exchange: Mapped[str] = mapped_column(String(300))
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(20))  # open | delisted | expired
+    delisted_by: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    delisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Auction(Base):
+    """PRC-8: an auction with a reserve price and a closing instant."""
+
+    __tablename__ = "auctions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"), unique=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    reserve_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20))  # open | won | failed
+    bid_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AuctionBid(Base):
+    """PRC-8: one bid; `seq` orders bids by arrival within the auction."""
+
+    __tablename__ = "auction_bids"
+    __table_args__ = (UniqueConstraint("auction_id", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    auction_id: Mapped[str] = mapped_column(ForeignKey("auctions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    party: Mapped[dict[str, Any]] = mapped_column(JSON)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    bidder: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecordEntry(Base):
+    """PRC-9: one step of a transaction's procedural record — inserted once, never changed."""
+
+    __tablename__ = "record_entries"
+    __table_args__ = (Index("ix_record_entries_transaction_seq", "transaction_id", "seq", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Challenge(Base):
+    """PRC-10: a two-way challenge (揭榜挂帅)."""
+
+    __tablename__ = "challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text)
+    publisher: Mapped[dict[str, Any]] = mapped_column(JSON)
+    publisher_sub: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    achievement_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    budget: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    awarded_response_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    landed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    landing_evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ChallengeResponse(Base):
+    """PRC-10: a party taking up a challenge (揭榜)."""
+
+    __tablename__ = "challenge_responses"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    challenge_id: Mapped[str] = mapped_column(ForeignKey("challenges.id"), index=True)
+    responder: Mapped[dict[str, Any]] = mapped_column(JSON)
+    proposal: Mapped[str] = mapped_column(Text)
+    responded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
