@@ -10,7 +10,7 @@ POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 $(STAMP): pyproject.toml tools/write_pth.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -q -e '.[test]'
 	$(BIN)/python tools/write_pth.py
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -62,7 +62,7 @@ class ConsumerRunner:
             filter_subjects=[subject_for(t) for t in self.spec.event_types],
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
+            ack_wait=10,  # a crashed consumer's in-flight messages come back after this
             max_deliver=MAX_DELIVER,
             max_ack_pending=1000,
         )
@@ -84,7 +84,7 @@ class ConsumerRunner:
                         await js.update_consumer(STREAM, self.config())
                     subscription = await js.pull_subscribe_bind(self.durable, stream=STREAM)
                 try:
-                    messages = await subscription.fetch(batch=64, timeout=1)
+                    messages = await subscription.fetch(batch=16, timeout=1)
                 except (NatsTimeoutError, TimeoutError):  # nats-py raises either on an empty fetch
                     continue
                 for message in messages:
