@@ -1,0 +1,1 @@
+"""Kezhuan API gateway: routing, auth check, request ids, limits, metrics, merged API documents."""

@@ -1,0 +1,333 @@
+"""The forwarding path: pure ASGI in, one pooled aiohttp session out.
+
+Every integrator request crosses this code, so it avoids per-request work that can be done
+once: header sets, base URLs and timeouts are built at start-up, headers are scanned in a
+single pass, and small bodies are read and sent in one piece.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from time import perf_counter
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from gateway.metrics import GatewayMetrics
+from gateway.routes import AUDIT_VERIFY_PATH, ROUTES, first_segment, has_dot_segment
+from gateway.tokens import TokenCache
+from servicekit.middleware import MAX_BODY_BYTES
+from servicekit.problems import problem
+
+log = logging.getLogger("kezhuan.gateway")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+GATEWAY = "gateway"
+"""Metrics label for requests the gateway answered itself."""
+
+_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Host is the upstream's, Content-Length is recomputed from the body sent on, the request id
+# is replaced by the accepted/generated one, and Expect was already answered by this server.
+_DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"x-request-id", b"expect"}
+# uvicorn writes its own Date and Server; the gateway writes the request id itself.
+_DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
+_REQUEST_ID_MAX = 200
+_BUFFERED_RESPONSE_MAX = 4 * 1024 * 1024
+"""Responses up to this size (with a Content-Length) go out in one message; larger ones stream."""
+_TOO_LARGE = f"the request body exceeds {MAX_BODY_BYTES} bytes"
+
+
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random UUID4 as 32 hex digits; as `uuid.uuid4().hex`, at half the cost (most callers send none)."""
+    return "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET)
+
+
+class UpstreamError(Exception):
+    """A service could not be reached or did not answer in time."""
+
+    def __init__(self, service: str, reason: str, *, timeout: bool) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+        self.timeout = timeout
+
+
+class Upstreams:
+    """The services' base URLs and the one pooled HTTP client the gateway talks to them with."""
+
+    def __init__(self, urls: dict[str, str], *, connect_timeout: float, total_timeout: float) -> None:
+        self.urls = {service: url.rstrip("/") for service, url in urls.items()}
+        self.connect_timeout = connect_timeout
+        # sock_connect bounds the TCP connect; waiting for a pooled connection only counts
+        # against the total, so a burst never turns into spurious connect timeouts.
+        self.timeout = aiohttp.ClientTimeout(total=total_timeout, connect=None, sock_connect=connect_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the connection pool (in the lifespan, inside the running loop)."""
+        if self._session is None:
+            self._open()
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=1024,
+            limit_per_host=0,
+            # Below uvicorn's 5 s keep-alive, so the gateway drops idle connections first
+            # instead of writing into one the service is closing.
+            keepalive_timeout=4.0,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self.timeout,
+            # Forward bodies and headers untouched: no decompression, no cookies carried from
+            # one caller to the next, no headers the client did not send.
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            trust_env=False,
+        )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled session; opened on first use when the server runs no lifespan."""
+        return self._open() if self._session is None else self._session
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        request_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> tuple[int, bytes]:
+        """One request of the gateway's own (readiness, OpenAPI, test clock): status and body."""
+        # The session skips automatic headers (they must not be added to forwarded requests),
+        # so the gateway's own requests name their content type themselves.
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        body = None
+        if json is not None:
+            body = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=self.connect_timeout)
+        try:
+            async with self.session.request(
+                method, self.urls[service] + path, data=body, headers=headers, timeout=client_timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise UpstreamError(service, "did not answer in time", timeout=True) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(service, f"unreachable ({type(exc).__name__})", timeout=False) from exc
+
+
+def _decode_strict(raw: bytes) -> str:
+    return raw.decode()
+
+
+def _decode_lenient(raw: bytes) -> str:
+    # aiohttp writes header values as UTF-8; a value that is not UTF-8 can only be passed on
+    # approximately.
+    return raw.decode("utf-8", "replace")
+
+
+def _scan_headers(
+    raw_headers: Iterable[tuple[bytes, bytes]], decode: Callable[[bytes], str]
+) -> tuple[list[tuple[str, str]], bytes | None, str | None, bytes | None, bool]:
+    """One pass: the headers to forward, and the few the gateway itself acts on."""
+    forwarded: list[tuple[str, str]] = []
+    request_id = authorization = content_length = connection = None
+    chunked = False
+    for name, value in raw_headers:
+        if name in _DROP_REQUEST:
+            if name == b"x-request-id":
+                request_id = value
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"connection":
+                connection = value
+            continue
+        text = decode(value)
+        if name == b"authorization":
+            authorization = text
+        forwarded.append((decode(name), text))
+    if connection is not None:
+        # RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too.
+        named = {token.strip().lower() for token in connection.split(b",")} - {b"close", b"keep-alive"}
+        if named:
+            forwarded = [(k, v) for k, v in forwarded if k.lower().encode() not in named]
+    return forwarded, request_id, authorization, content_length, chunked
+
+
+def _ascii(raw: bytes, safe: str) -> str:
+    """Percent-encoded text for a URL; raw non-ASCII bytes (which some clients send) get encoded."""
+    return raw.decode("ascii") if raw.isascii() else quote(raw, safe=safe)
+
+
+class Proxy:
+    """Pure-ASGI handler for /api/v1/*: route, check the token, forward, answer unchanged."""
+
+    def __init__(self, upstreams: Upstreams, tokens: TokenCache, metrics: GatewayMetrics) -> None:
+        self.upstreams = upstreams
+        self.tokens = tokens
+        self.metrics = metrics
+        self._bases = upstreams.urls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        try:
+            forwarded, raw_id, authorization, content_length, chunked = _scan_headers(
+                scope["headers"], _decode_strict
+            )
+        except UnicodeDecodeError:
+            forwarded, raw_id, authorization, content_length, chunked = _scan_headers(
+                scope["headers"], _decode_lenient
+            )
+        if raw_id and raw_id.isascii():
+            raw_id = raw_id[:_REQUEST_ID_MAX]
+            request_id = raw_id.decode()
+        else:
+            request_id = new_request_id()
+            raw_id = request_id.encode()
+        forwarded.append(("X-Request-ID", request_id))
+
+        service = ROUTES.get(first_segment(path))
+        if service is None and path == AUDIT_VERIFY_PATH:
+            service = self._audit_service(scope["query_string"])
+            if service is None:
+                return await self._refuse(
+                    scope, receive, send, started, 422, request_id,
+                    f"`service` must name one of: {', '.join(self._bases)}",
+                )
+        if service is None or has_dot_segment(path):
+            return await self._refuse(scope, receive, send, started, 404, request_id, "no such resource")
+        if authorization is not None:
+            refusal = self.tokens.check(authorization)
+            if refusal is not None:
+                return await self._refuse(
+                    scope, receive, send, started, 401, request_id, refusal, {"WWW-Authenticate": "Bearer"}
+                )
+
+        body: bytes | None = None
+        if content_length is not None or chunked:
+            if content_length is not None and not content_length.isdigit():
+                return await self._refuse(scope, receive, send, started, 400, request_id, "invalid Content-Length")
+            if content_length is not None and int(content_length) > MAX_BODY_BYTES:
+                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            if message.get("more_body", False):
+                parts = [body]
+                size = len(body)
+                while message.get("more_body", False):
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+                    parts.append(chunk)
+                body = b"".join(parts)
+            elif len(body) > MAX_BODY_BYTES:
+                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+
+        target = self._bases[service] + _ascii(scope.get("raw_path") or path.encode(), "/%")
+        query = scope["query_string"]
+        if query:
+            target += "?" + _ascii(query, "=&%+")
+        status = 502
+        response_started = False
+        try:
+            async with self.upstreams.session.request(
+                method, URL(target, encoded=True), headers=forwarded, data=body, allow_redirects=False
+            ) as upstream:
+                status = upstream.status
+                headers = [(k, v) for k, v in upstream.raw_headers if k.lower() not in _DROP_RESPONSE]
+                headers.append((b"x-request-id", raw_id))
+                length = upstream.content_length
+                if length is not None and length <= _BUFFERED_RESPONSE_MAX:
+                    payload = await upstream.read()
+                    response_started = True
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": payload})
+                else:
+                    response_started = True
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    async for chunk in upstream.content.iter_any():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": b""})
+        except TimeoutError:
+            if response_started:
+                raise  # the status is out; closing the connection is the only honest signal left
+            status = 504
+            await problem(504, f"the {service} service did not answer in time", headers={"X-Request-ID": request_id})(
+                scope, receive, send
+            )
+        except aiohttp.ClientError as exc:
+            if response_started:
+                raise
+            log.warning("%s unreachable for %s %s: %r", service, method, path, exc)
+            status = 502
+            await problem(502, f"the {service} service could not be reached", headers={"X-Request-ID": request_id})(
+                scope, receive, send
+            )
+        finally:
+            self.metrics.observe(service, method, status, perf_counter() - started)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        started: float,
+        status: int,
+        request_id: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await problem(status, detail, headers={**(headers or {}), "X-Request-ID": request_id})(scope, receive, send)
+        self.metrics.observe(GATEWAY, scope["method"], status, perf_counter() - started)
+
+
+    def _audit_service(self, query_string: bytes) -> str | None:
+        """The service named by `?service=` on the audit endpoint, if it is one."""
+        names = parse_qs(query_string.decode("latin-1")).get("service", [])
+        return names[0] if len(names) == 1 and names[0] in self._bases else None

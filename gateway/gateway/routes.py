@@ -1,0 +1,52 @@
+"""The route table: the first path segment after /api/v1/ names the service that answers."""
+from __future__ import annotations
+
+API_PREFIX = "/api/v1/"
+TEST_CLOCK_PATH = "/api/v1/test-clock"
+AUDIT_VERIFY_PATH = "/api/v1/audit/verify"
+"""Every service has its own audit log; `?service=<name>` picks which one to verify."""
+
+ROUTES: dict[str, str] = {
+    # ownership
+    "units": "ownership",
+    "achievements": "ownership",
+    "empowerments": "ownership",
+    # pricing
+    "transactions": "pricing",
+    "notices": "pricing",
+    "listings": "pricing",
+    "auctions": "pricing",
+    "challenges": "pricing",
+    # exemption
+    "exemption-cases": "exemption",
+    # finance
+    "incomes": "finance",
+    "rewards": "finance",
+    "horizontal-investments": "finance",
+    "funds": "finance",
+    "invest-first-projects": "finance",
+    "subsidies": "finance",
+    "receivables": "finance",
+}
+
+_PREFIX_LEN = len(API_PREFIX)
+
+
+def first_segment(path: str) -> str:
+    """`/api/v1/units/7/policy` → `units` (the caller has checked the /api/v1/ prefix)."""
+    end = path.find("/", _PREFIX_LEN)
+    return path[_PREFIX_LEN:] if end < 0 else path[_PREFIX_LEN:end]
+
+
+def service_for(path: str) -> str | None:
+    """The service that answers a public path, or None when no service owns its prefix."""
+    if not path.startswith(API_PREFIX):
+        return None
+    return ROUTES.get(first_segment(path))
+
+
+def has_dot_segment(path: str) -> bool:
+    """True for `.`/`..` segments, which an upstream URL library might resolve past the route table."""
+    if "/." not in path:
+        return False
+    return any(segment in (".", "..") for segment in path.split("/"))

@@ -1,0 +1,56 @@
+"""Bearer-token check at the edge, with a small cache so a busy client pays for HMAC once."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import jwt
+
+from servicekit.auth import decode_token
+from servicekit.errors import Unauthorized
+
+
+class TokenCache:
+    """Verifies `Authorization: Bearer` values; remembers successes until `exp` or `max_age`, whichever is first."""
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        max_entries: int = 10_000,
+        max_age: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret = secret
+        self._max_entries = max_entries
+        self._max_age = max_age
+        self._clock = clock
+        # token → the instant (epoch seconds) until which it counts as verified; dicts keep
+        # insertion order, so the first key is the oldest entry and eviction is O(1).
+        self._verified: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._verified)
+
+    def check(self, authorization: str) -> str | None:
+        """None when the header carries a valid token, else why it is refused."""
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return "the Authorization header must be `Bearer <token>`"
+        now = self._clock()
+        until = self._verified.get(token)
+        if until is not None:
+            if now < until:
+                return None
+            del self._verified[token]
+        try:
+            decode_token(token, self._secret)
+        except Unauthorized as exc:
+            return exc.detail
+        # The signature is verified above; this second read only extracts `exp` for the cache.
+        exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        if len(self._verified) >= self._max_entries:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = min(exp, now + self._max_age)
+        return None

@@ -1,0 +1,155 @@
+"""The merged OpenAPI document and the AsyncAPI event catalogue."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from contracts.events import CATALOGUE
+from gateway.asyncapi import build_asyncapi
+from gateway.openapi import merge_openapi
+from servicekit.settings import SERVICES
+
+
+def refs(value: Any) -> Iterator[str]:
+    """Every `$ref` string in a document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str):
+                yield item
+            else:
+                yield from refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from refs(item)
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    """Follow a local JSON pointer (`#/a/b`); KeyError when it points nowhere."""
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def assert_refs_resolve(document: dict[str, Any]) -> None:
+    """Every local `$ref` points at something."""
+    for ref in refs(document):
+        resolve(document, ref)
+
+
+async def test_merged_openapi_has_every_services_paths_and_valid_refs(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"].startswith("3.1")
+    paths = doc["paths"]
+    for path in ("/api/v1/units/{id}", "/api/v1/transactions/{id}", "/api/v1/exemption-cases/{id}", "/api/v1/incomes"):
+        assert path in paths
+    assert "/internal/test-clock" not in paths
+    assert "/api/v1/units/{id}/prices" not in paths  # pricing documents it, but the gateway routes it to ownership
+    assert "put" in paths["/api/v1/test-clock"] and "delete" in paths["/api/v1/test-clock"]
+    assert "x-kezhuan-missing-services" not in doc
+    assert_refs_resolve(doc)
+
+
+async def test_colliding_schemas_are_renamed_and_their_refs_rewritten(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    assert {"OwnershipParty", "PricingParty", "OwnershipDeal", "PricingDeal", "Policy", "HTTPValidationError"} <= set(schemas)
+    assert "Party" not in schemas and "Deal" not in schemas
+    assert schemas["PricingDeal"]["properties"]["party"]["$ref"] == "#/components/schemas/PricingParty"
+    achievement = doc["paths"]["/api/v1/achievements"]["post"]["responses"]["200"]
+    assert achievement["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/OwnershipDeal"
+    assert doc["components"]["securitySchemes"] == {"HTTPBearer": {"type": "http", "scheme": "bearer"}}
+
+
+async def test_audit_verify_is_one_operation_with_a_service_parameter(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    operation = doc["paths"]["/api/v1/audit/verify"]["get"]
+    service = next(p for p in operation["parameters"] if p["name"] == "service")
+    assert service["required"] is True
+    assert service["schema"]["enum"] == sorted(SERVICES)
+    operation_ids = [
+        op["operationId"] for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) and "operationId" in op
+    ]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+async def test_openapi_retries_a_service_that_was_down(start_gateway, make_settings, stub_urls, stubs, free_port, serve_app) -> None:
+    port = free_port()
+    async with start_gateway(make_settings({**stub_urls, "finance": f"http://127.0.0.1:{port}"})) as gateway:
+        first = (await gateway.get("/openapi.json")).json()
+        assert first["x-kezhuan-missing-services"] == ["finance"]
+        assert "/api/v1/incomes" not in first["paths"]
+        assert "/api/v1/units/{id}" in first["paths"]
+        async with serve_app(stubs["finance"].app, port):
+            second = (await gateway.get("/openapi.json")).json()
+    assert "x-kezhuan-missing-services" not in second
+    assert "/api/v1/incomes" in second["paths"]
+    assert_refs_resolve(second)
+
+
+def test_security_schemes_that_differ_are_renamed_in_security_requirements_too() -> None:
+    def doc(scheme: dict[str, Any], path: str) -> dict[str, Any]:
+        return {
+            "openapi": "3.1.0",
+            "security": [{"Bearer": []}],
+            "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}},
+            "components": {"securitySchemes": {"Bearer": scheme}},
+        }
+
+    merged = merge_openapi(
+        {
+            "ownership": doc({"type": "http", "scheme": "bearer"}, "/api/v1/units"),
+            "pricing": doc({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}, "/api/v1/notices"),
+        }
+    )
+    assert set(merged["components"]["securitySchemes"]) == {"OwnershipBearer", "PricingBearer"}
+    assert merged["paths"]["/api/v1/units"]["get"]["security"] == [{"OwnershipBearer": []}]
+    assert merged["paths"]["/api/v1/notices"]["get"]["security"] == [{"PricingBearer": []}]
+
+
+def test_renaming_is_independent_of_the_order_services_answered_in() -> None:
+    def doc(title: str) -> dict[str, Any]:
+        return {"paths": {}, "components": {"schemas": {"Party": {"title": title}}}}
+
+    forwards = merge_openapi({"ownership": doc("a"), "pricing": doc("b")})
+    backwards = merge_openapi({"pricing": doc("b"), "ownership": doc("a")})
+    assert forwards == backwards
+    assert forwards["components"]["schemas"] == {"OwnershipParty": {"title": "a"}, "PricingParty": {"title": "b"}}
+
+
+async def test_asyncapi_has_a_channel_for_every_event_type(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/asyncapi.json")).json()
+    assert doc["asyncapi"] == "3.0.0"
+    assert doc["info"]["title"] and doc["info"]["version"]
+    assert doc["servers"]["nats"]["protocol"] == "nats"
+    assert set(doc["channels"]) == set(CATALOGUE)
+    for event_type, channel in doc["channels"].items():
+        assert channel["address"] == f"kezhuan.{event_type}"
+    actions = {}
+    for operation in doc["operations"].values():
+        assert operation["action"] in ("send", "receive")
+        channel = operation["channel"]["$ref"].removeprefix("#/channels/")
+        actions[channel] = actions.get(channel, 0) + 1
+    assert actions == dict.fromkeys(CATALOGUE, 1)
+    assert_refs_resolve(doc)
+
+
+def test_asyncapi_payload_is_the_cloudevents_envelope_around_the_payload_model() -> None:
+    doc = build_asyncapi(CATALOGUE, nats_url="nats://user:secret@nats.example:4223")
+    assert doc["servers"]["nats"]["host"] == "nats.example:4223"  # no credentials
+    message = resolve(doc, doc["channels"]["pricing.deal.concluded"]["messages"]["pricing.deal.concluded"]["$ref"])
+    envelope, specific = message["payload"]["allOf"]
+    assert set(resolve(doc, envelope["$ref"])["required"]) >= {"id", "source", "type", "time", "subject", "data"}
+    assert specific["properties"]["type"] == {"const": "pricing.deal.concluded"}
+    data = resolve(doc, specific["properties"]["data"]["$ref"])
+    assert set(data["required"]) >= {"transaction_id", "unit_id", "achievement_id", "kind", "price", "counterparty", "basis"}
+    assert "$defs" not in str(doc)
+    # A nested model (UnitPolicy) is moved into components and referenced from there.
+    unit = resolve(doc, "#/components/schemas/UnitRegistered")
+    assert unit["properties"]["policy"]["$ref"] == "#/components/schemas/UnitPolicy"
+    assert_refs_resolve(doc)
