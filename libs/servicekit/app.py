@@ -248,9 +248,9 @@ def _infrastructure_router() -> APIRouter:
         await runtime.change_clock(None, None)
         return {"now": runtime.clock.now().isoformat()}
 
-    for path in ("/api/v1/test-clock", "/internal/test-clock"):
-        router.add_api_route(path, set_clock, methods=["PUT"], include_in_schema=False)
-        router.add_api_route(path, reset_clock, methods=["DELETE"], include_in_schema=False)
+    # Only the gateway exposes /api/v1/test-clock: it fans out to every service at once.
+    router.add_api_route("/internal/test-clock", set_clock, methods=["PUT"], include_in_schema=False)
+    router.add_api_route("/internal/test-clock", reset_clock, methods=["DELETE"], include_in_schema=False)
     return router
 
 

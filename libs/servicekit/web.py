@@ -163,4 +163,19 @@ async def get_context(
         yield context
 
 
+async def get_public_context(request: Request) -> AsyncIterator[RequestContext]:
+    """Context for public reads: no token needed (and none documented), but one sent must be valid."""
+    header = request.headers.get("authorization")
+    credentials = None
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be `Bearer <token>`")
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
+    async for context in _context(request, credentials):
+        yield context
+
+
 Ctx = Annotated[RequestContext, Depends(get_context)]
+PublicCtx = Annotated[RequestContext, Depends(get_public_context)]
+"""For the public reads of API.md §2 (notices, listings, pools, publications, challenges)."""

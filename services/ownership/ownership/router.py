@@ -31,7 +31,7 @@ from ownership.schemas import (
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx
+from servicekit.web import Ctx, PublicCtx
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
@@ -72,7 +72,7 @@ async def get_separate_ledger(unit_id: str, ctx: Ctx) -> Response:
 
 
 @router.get("/units/{unit_id}/pool", response_model=Page[PoolItem], summary="The unit's pay-later pool (public, OWN-10)")
-async def get_pool(unit_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Response:
+async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Cursor = None) -> Response:
     return await ctx.respond(
         await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
     )
@@ -95,7 +95,7 @@ async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
     response_model=PoolPublicationRead,
     summary="A pool publication, exactly as published (public, OWN-10)",
 )
-async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: Ctx) -> Response:
+async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: PublicCtx) -> Response:
     return await ctx.respond(await service.get_publication(ctx.session, unit_id=unit_id, number=number))
 
 

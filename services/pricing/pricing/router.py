@@ -30,7 +30,7 @@ from pricing.schemas import (
     TransactionRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx
+from servicekit.web import Ctx, PublicCtx
 
 router = APIRouter(prefix="/api/v1", tags=["pricing"])
 
@@ -73,7 +73,7 @@ async def publish_notice(transaction_id: str, ctx: Ctx, body: ActionBody | None 
 
 @router.get("/notices", response_model=Page[NoticeRead], summary="Public notices (no token needed)")
 async def list_notices(
-    ctx: Ctx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
+    ctx: PublicCtx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Response:
     return await ctx.respond(
@@ -82,7 +82,7 @@ async def list_notices(
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeRead, summary="A public notice")
-async def get_notice(notice_id: str, ctx: Ctx) -> Response:
+async def get_notice(notice_id: str, ctx: PublicCtx) -> Response:
     return await ctx.respond(await service.get_notice(ctx.session, notice_id=notice_id))
 
 
@@ -107,7 +107,7 @@ async def publish_listing(transaction_id: str, body: ListingCreate, ctx: Ctx) ->
 
 @router.get("/listings", response_model=Page[ListingRead], summary="Public listings (no token needed)")
 async def list_listings(
-    ctx: Ctx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
+    ctx: PublicCtx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Response:
     return await ctx.respond(
@@ -116,7 +116,7 @@ async def list_listings(
 
 
 @router.get("/listings/{listing_id}", response_model=ListingRead, summary="A public listing")
-async def get_listing(listing_id: str, ctx: Ctx) -> Response:
+async def get_listing(listing_id: str, ctx: PublicCtx) -> Response:
     return await ctx.respond(await service.get_listing(ctx.session, listing_id=listing_id))
 
 
@@ -140,7 +140,7 @@ async def open_auction(transaction_id: str, body: AuctionCreate, ctx: Ctx) -> Re
 
 
 @router.get("/auctions/{auction_id}", response_model=AuctionRead, summary="An auction (no token needed)")
-async def get_auction(auction_id: str, ctx: Ctx) -> Response:
+async def get_auction(auction_id: str, ctx: PublicCtx) -> Response:
     return await ctx.respond(await service.get_auction(ctx.session, auction_id=auction_id))
 
 
@@ -181,7 +181,7 @@ async def publish_challenge(body: ChallengeCreate, ctx: Ctx) -> Response:
 
 @router.get("/challenges", response_model=Page[ChallengeRead], summary="The public challenge lists (no token needed)")
 async def list_challenges(
-    ctx: Ctx,
+    ctx: PublicCtx,
     direction: str | None = Query(default=None, max_length=40),
     state: str | None = Query(default=None, max_length=20),
     limit: Limit = 50,
@@ -193,7 +193,7 @@ async def list_challenges(
 
 
 @router.get("/challenges/{challenge_id}", response_model=ChallengeRead, summary="A challenge and its state (no token needed)")
-async def get_challenge(challenge_id: str, ctx: Ctx) -> Response:
+async def get_challenge(challenge_id: str, ctx: PublicCtx) -> Response:
     return await ctx.respond(await service.get_challenge(ctx.session, challenge_id=challenge_id))
 
 
