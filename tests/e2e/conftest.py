@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -38,6 +40,42 @@ class RunningSystem:
                 return list((await connection.execute(text(sql), params)).all())
         finally:
             await engine.dispose()
+
+    async def set_clock(self, instant: datetime) -> None:
+        """Make `instant` "now" for every service, through the gateway as integrators do."""
+        response = await self.http.put("/api/v1/test-clock", json={"now": instant.isoformat()})
+        assert response.status_code == 200, response.text
+
+    async def reset_clock(self) -> None:
+        """Return every service to real time."""
+        response = await self.http.delete("/api/v1/test-clock")
+        assert response.status_code == 200, response.text
+
+    async def register_unit(self, **overrides: Any) -> dict[str, Any]:
+        """A fresh unit, so journeys never share state."""
+        body = {"name": f"大连理工大学-{uuid.uuid4().hex[:6]}", "type": "university", **overrides}
+        response = await self.http.post("/api/v1/units", json=body, headers=self.auth("platform_admin"))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def event_types(self) -> set[str]:
+        """Every event type stored on the KEZHUAN stream so far (what subscribers could have seen)."""
+        import nats
+        import orjson
+
+        from contracts.envelope import STREAM
+
+        connection = await nats.connect(self.supervisor.nats_url)
+        try:
+            js = connection.jetstream()
+            info = await js.stream_info(STREAM)
+            types: set[str] = set()
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                message = await js.get_msg(STREAM, seq)
+                types.add(orjson.loads(message.data)["type"])
+            return types
+        finally:
+            await connection.close()
 
     async def restart(self, name: str) -> None:
         await asyncio.to_thread(self.supervisor.start, name)
