@@ -173,7 +173,12 @@ def merge_openapi(
             if isinstance(items, dict):
                 merged = components.setdefault(section, {})
                 for name, definition in items.items():
-                    merged.setdefault(source_renames.get((section, name)) or name, _rewrite(definition, source_renames))
+                    renamed = source_renames.get((section, name))
+                    rewritten = _rewrite(definition, source_renames)
+                    if renamed and section == "schemas" and isinstance(rewritten, dict) and "title" in rewritten:
+                        # Client generators name models after `title`: keep it as unique as the key.
+                        rewritten["title"] = renamed
+                    merged.setdefault(renamed or name, rewritten)
         for tag in doc.get("tags") or []:
             if isinstance(tag, dict) and isinstance(tag.get("name"), str):
                 tags.setdefault(tag["name"], tag)

@@ -60,6 +60,8 @@ async def test_colliding_schemas_are_renamed_and_their_refs_rewritten(client: ht
     schemas = doc["components"]["schemas"]
     assert {"OwnershipParty", "PricingParty", "OwnershipDeal", "PricingDeal", "Policy", "HTTPValidationError"} <= set(schemas)
     assert "Party" not in schemas and "Deal" not in schemas
+    # Client generators name models after `title`, so a renamed schema carries its new name there too.
+    assert schemas["PricingParty"].get("title", "PricingParty") == "PricingParty"
     assert schemas["PricingDeal"]["properties"]["party"]["$ref"] == "#/components/schemas/PricingParty"
     achievement = doc["paths"]["/api/v1/achievements"]["post"]["responses"]["200"]
     assert achievement["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/OwnershipDeal"
@@ -113,13 +115,16 @@ def test_security_schemes_that_differ_are_renamed_in_security_requirements_too()
 
 
 def test_renaming_is_independent_of_the_order_services_answered_in() -> None:
-    def doc(title: str) -> dict[str, Any]:
-        return {"paths": {}, "components": {"schemas": {"Party": {"title": title}}}}
+    def doc(description: str) -> dict[str, Any]:
+        return {"paths": {}, "components": {"schemas": {"Party": {"title": "Party", "description": description}}}}
 
     forwards = merge_openapi({"ownership": doc("a"), "pricing": doc("b")})
     backwards = merge_openapi({"pricing": doc("b"), "ownership": doc("a")})
     assert forwards == backwards
-    assert forwards["components"]["schemas"] == {"OwnershipParty": {"title": "a"}, "PricingParty": {"title": "b"}}
+    assert forwards["components"]["schemas"] == {
+        "OwnershipParty": {"title": "OwnershipParty", "description": "a"},
+        "PricingParty": {"title": "PricingParty", "description": "b"},
+    }
 
 
 async def test_asyncapi_has_a_channel_for_every_event_type(client: httpx.AsyncClient) -> None:
