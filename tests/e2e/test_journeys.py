@@ -10,6 +10,7 @@ import pytest
 
 from servicekit.testing import eventually
 from tests.e2e.conftest import RunningSystem
+from tests.e2e.contracts_check import assert_every_seen_event_is_catalogued
 from tests.e2e.journeys import COUNTERPARTY, PRICE, Journey, balance_identity, ok
 
 pytestmark = pytest.mark.e2e
@@ -152,3 +153,15 @@ async def test_horizontal_investment_enters_the_separate_ledger_and_a_fund_balan
     totals = (balanced["contributed"], balanced["disbursed"], balanced["exit_proceeds"], balanced["balance"])
     assert totals == ("1500000.00", "500000.00", "900000.00", "1900000.00")
     assert balance_identity(balanced)
+
+
+async def test_every_event_type_the_journeys_put_on_the_stream_is_in_the_asyncapi_catalogue(running: RunningSystem) -> None:
+    await assert_every_seen_event_is_catalogued(running, {
+        "ownership.unit.registered", "ownership.achievement.registered", "ownership.empowerment.granted",
+        "pricing.transaction.opened", "pricing.notice.published", "pricing.notice.objected", "pricing.notice.closed",
+        "pricing.listing.published", "pricing.listing.expired", "pricing.deal.concluded",
+        "finance.income.recorded", "finance.reward.granted", "finance.horizontal_investment.recorded",
+        "finance.tranche.disbursed", "finance.equity.converted", "finance.exit.recorded",
+        "exemption.case.opened", "exemption.conclusion.issued", "exemption.review.requested",
+        "exemption.review.decided", "exemption.case.escalated", "exemption.determination.issued",
+    })
