@@ -184,6 +184,7 @@ def create_endpoints(
             TEST_CLOCK_PATH,
             response_model=TestClockState,
             responses={
+                400: _problem_doc("the body is not text (e.g. not UTF-8)"),
                 413: _problem_doc("body over 1 MiB"),
                 422: _problem_doc("`now` missing, not RFC 3339, or without an offset"),
                 **_FAN_OUT_PROBLEMS,
