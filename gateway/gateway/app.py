@@ -9,6 +9,7 @@ from contracts.events import CATALOGUE
 from gateway.asyncapi import build_asyncapi
 from gateway.endpoints import create_endpoints
 from gateway.metrics import GatewayMetrics
+from gateway.ratelimit import RateLimiter
 from gateway.proxy import (
     GATEWAY,
     Proxy,
@@ -40,7 +41,7 @@ class Gateway:
             total_timeout=upstream_timeout,
         )
         self.tokens = TokenCache(settings.jwt_secret.get_secret_value())
-        self.proxy = Proxy(self.upstreams, self.tokens, self.metrics)
+        self.proxy = Proxy(self.upstreams, self.tokens, self.metrics, RateLimiter(settings.rate_limit_per_minute))
         endpoints = create_endpoints(
             upstreams=self.upstreams,
             metrics=self.metrics,

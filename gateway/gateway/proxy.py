@@ -18,6 +18,7 @@ import orjson
 from yarl import URL
 
 from gateway.metrics import GatewayMetrics
+from gateway.ratelimit import RateLimiter
 from gateway.routes import AUDIT_VERIFY_PATH, ROUTES, first_segment, has_dot_segment
 from gateway.tokens import TokenCache
 from servicekit.middleware import MAX_BODY_BYTES
@@ -54,6 +55,7 @@ _REQUEST_ID_MAX = 200
 _BUFFERED_RESPONSE_MAX = 4 * 1024 * 1024
 """Responses up to this size (with a Content-Length) go out in one message; larger ones stream."""
 _TOO_LARGE = f"the request body exceeds {MAX_BODY_BYTES} bytes"
+_TOO_MANY = "too many requests from this client; retry after the number of seconds in Retry-After"
 
 
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -200,10 +202,17 @@ def _ascii(raw: bytes, safe: str) -> str:
 class Proxy:
     """Pure-ASGI handler for /api/v1/*: route, check the token, forward, answer unchanged."""
 
-    def __init__(self, upstreams: Upstreams, tokens: TokenCache, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        tokens: TokenCache,
+        metrics: GatewayMetrics,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.upstreams = upstreams
         self.tokens = tokens
         self.metrics = metrics
+        self.limiter = limiter or RateLimiter(0)
         self._bases = upstreams.urls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -236,11 +245,22 @@ class Proxy:
                 )
         if service is None or has_dot_segment(path):
             return await self._refuse(scope, receive, send, started, 404, request_id, "no such resource")
+        client_key: str | None = None
         if authorization is not None:
-            refusal = self.tokens.check(authorization)
+            refusal, client_key = self.tokens.verify(authorization)
             if refusal is not None:
                 return await self._refuse(
                     scope, receive, send, started, 401, request_id, refusal, {"WWW-Authenticate": "Bearer"}
+                )
+        if self.limiter.enabled:
+            if client_key is None:
+                client = scope.get("client")
+                client_key = "ip:" + client[0] if client else "ip:unknown"
+            wait = self.limiter.take(client_key)
+            if wait:
+                return await self._refuse(
+                    scope, receive, send, started, 429, request_id, _TOO_MANY,
+                    {"Retry-After": self.limiter.retry_after(wait)},
                 )
 
         body: bytes | None = None

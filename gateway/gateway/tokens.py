@@ -25,32 +25,36 @@ class TokenCache:
         self._max_entries = max_entries
         self._max_age = max_age
         self._clock = clock
-        # token → the instant (epoch seconds) until which it counts as verified; dicts keep
-        # insertion order, so the first key is the oldest entry and eviction is O(1).
-        self._verified: dict[str, float] = {}
+        # token → (the instant, epoch seconds, until which it counts as verified, its `sub`);
+        # dicts keep insertion order, so the first key is the oldest entry and eviction is O(1).
+        self._verified: dict[str, tuple[float, str]] = {}
 
     def __len__(self) -> int:
         return len(self._verified)
 
     def check(self, authorization: str) -> str | None:
         """None when the header carries a valid token, else why it is refused."""
+        return self.verify(authorization)[0]
+
+    def verify(self, authorization: str) -> tuple[str | None, str | None]:
+        """(None, the token's `sub`) when the header carries a valid token, else (why it is refused, None)."""
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return "the Authorization header must be `Bearer <token>`"
+            return "the Authorization header must be `Bearer <token>`", None
         now = self._clock()
-        until = self._verified.get(token)
-        if until is not None:
-            if now < until:
-                return None
+        cached = self._verified.get(token)
+        if cached is not None:
+            if now < cached[0]:
+                return None, cached[1]
             del self._verified[token]
         try:
-            decode_token(token, self._secret)
+            principal = decode_token(token, self._secret)
         except Unauthorized as exc:
-            return exc.detail
+            return exc.detail, None
         # The signature is verified above; this second read only extracts `exp` for the cache.
         exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         if len(self._verified) >= self._max_entries:
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = min(exp, now + self._max_age)
-        return None
+        self._verified[token] = (min(exp, now + self._max_age), principal.sub)
+        return None, principal.sub

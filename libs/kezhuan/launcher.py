@@ -73,10 +73,22 @@ class Supervisor:
     def start(self, name: str) -> None:
         """Start (or restart) one process on its port."""
         port = self.ports.setdefault(name, self.gateway_port if name == GATEWAY else free_port())
-        module = "gateway.app:create_app" if name == GATEWAY else f"{name}.app:create_app"
+        self._spawn(name, "gateway" if name == GATEWAY else name, port)
+
+    def start_replica(self, name: str) -> str:
+        """Start a second process of a service on its own port, sharing its database and NATS; returns its key."""
+        key = f"{name}-replica"
+        self._spawn(key, name, self.ports.setdefault(key, free_port()))
+        return key
+
+    def replica_url(self, key: str) -> str:
+        return f"http://127.0.0.1:{self.ports[key]}"
+
+    def _spawn(self, key: str, app: str, port: int) -> None:
+        module = f"{app}.app:create_app"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
+        log = open(self.log_dir / f"{key}.log", "ab")
+        self.processes[key] = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", module, "--factory",
                 "--host", "127.0.0.1", "--port", str(port),

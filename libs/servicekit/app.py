@@ -18,7 +18,8 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from servicekit.auth import SERVICE_ROLE, mint_token
+from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
+from servicekit.auth import SERVICE_ROLE, mint_token, require_role
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
 from servicekit.db import create_engine, create_sessionmaker, infrastructure
@@ -29,8 +30,12 @@ from servicekit.natsio import NatsLink
 from servicekit.outbox import OutboxRelay, outbox_backlog
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
+from servicekit.web import Ctx
 
 log = logging.getLogger("kezhuan.app")
+
+AUDIT_SEAL_INTERVAL = 1.0
+"""Seconds between sealing passes of the audit chain (verification seals first anyway)."""
 
 Sweep = Callable[[AsyncSession, datetime], Awaitable[None]]
 
@@ -127,6 +132,7 @@ class Runtime:
         for sweeper in self.spec.sweepers:
             self._spawn(self._sweep_forever(sweeper), f"sweeper-{sweeper.name}")
         self._spawn(self._sync_clock_forever(), "clock-sync")
+        self._spawn(self._seal_audit_forever(), "audit-sealer")
 
     def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
         self._tasks.append(asyncio.create_task(coroutine, name=f"{self.service}:{name}"))
@@ -147,6 +153,7 @@ class Runtime:
             await asyncio.sleep(sweeper.interval)
             try:
                 async with self.sessions() as session:
+                    session.info[ACTOR_KEY] = f"sweeper:{sweeper.name}"
                     async with session.begin():
                         await sweeper.run(session, self.clock.now())
                     self.after_commit(session)
@@ -155,6 +162,21 @@ class Runtime:
                 raise
             except Exception:
                 log.exception("sweeper %s failed; retrying", sweeper.name)
+
+    async def _seal_audit_forever(self) -> None:
+        while True:
+            await asyncio.sleep(AUDIT_SEAL_INTERVAL)
+            try:
+                await seal_pending(self.sessions, self.tables.audit)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("sealing the audit log failed; retrying", exc_info=True)
+
+    async def verify_audit(self) -> Verification:
+        """Seal what is pending, then walk the whole chain."""
+        await seal_pending(self.sessions, self.tables.audit)
+        return await verify_chain(self.sessions, self.tables.audit)
 
     async def load_clock(self) -> None:
         """Adopt the test clock persisted by any replica (and survive restarts)."""
@@ -193,6 +215,15 @@ class Runtime:
                 raise
             except Exception:
                 log.warning("could not read the test clock", exc_info=True)
+
+
+class AuditVerification(BaseModel):
+    """Whether a service's audit chain is intact; `first_broken_seq` is the first entry that fails."""
+
+    service: str
+    entries: int
+    intact: bool
+    first_broken_seq: int | None = None
 
 
 class ClockSetting(BaseModel):
@@ -247,6 +278,20 @@ def _infrastructure_router() -> APIRouter:
             raise NotFound()
         await runtime.change_clock(None, None)
         return {"now": runtime.clock.now().isoformat()}
+
+    @router.get("/api/v1/audit/verify", response_model=AuditVerification, tags=["audit"])
+    async def verify_audit(ctx: Ctx) -> Response:
+        """Recompute this service's hash-chained audit log (platform_admin)."""
+        require_role(ctx.user, "platform_admin")
+        result = await ctx.runtime.verify_audit()
+        return await ctx.respond(
+            AuditVerification(
+                service=ctx.runtime.service,
+                entries=result.entries,
+                intact=result.intact,
+                first_broken_seq=result.first_broken_seq,
+            )
+        )
 
     # Only the gateway exposes /api/v1/test-clock: it fans out to every service at once.
     router.add_api_route("/internal/test-clock", set_clock, methods=["PUT"], include_in_schema=False)

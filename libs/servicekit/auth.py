@@ -92,12 +92,13 @@ def ensure_unit_access(
     unit_roles: Iterable[str],
     global_roles: Iterable[str] = (),
 ) -> None:
-    """Unit scoping: global roles pass; unit roles pass for their own unit and get 404 for others; the rest 403."""
+    """Unit scoping: global roles pass; unit-scoped callers of another unit get 404; unit roles pass; the rest 403."""
     if principal.has(*global_roles) or principal.has(SERVICE_ROLE):
         return
     unit_roles = tuple(unit_roles)
-    if principal.has(*unit_roles):
-        if principal.unit_id == unit_id:
-            return
+    if principal.has(*UNIT_SCOPED_ROLES) and principal.unit_id != unit_id:
+        # Another unit's resource: 404 whatever the role, or a 403 would disclose that it exists.
         raise NotFound()
+    if principal.has(*unit_roles):
+        return
     raise Forbidden("your role may not do this")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import STREAM, CloudEvent, subject_for
 from servicekit.clock import real_now
+from servicekit.audit import ACTOR_KEY
 from servicekit.context import request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
 from servicekit.natsio import NatsLink
@@ -130,6 +131,7 @@ class ConsumerRunner:
         """Run the handler and record the inbox row in one transaction; False if already applied."""
         inbox = self._tables.inbox
         async with self._sessions() as session:
+            session.info[ACTOR_KEY] = f"consumer:{self.durable}"
             try:
                 async with session.begin():
                     seen = (

@@ -92,10 +92,11 @@ class InfrastructureTables:
     inbox: Table
     idempotency: Table
     clock: Table
+    audit: Table
 
 
 def install_infrastructure_tables(metadata: MetaData) -> InfrastructureTables:
-    """Outbox, inbox, idempotency keys and the persisted test clock, in the service's own database."""
+    """Outbox, inbox, idempotency keys, the persisted test clock and the audit log, in the service's own database."""
     outbox = Table(
         "outbox",
         metadata,
@@ -136,14 +137,30 @@ def install_infrastructure_tables(metadata: MetaData) -> InfrastructureTables:
         Column("instant", UTCDateTime, nullable=True),
         Column("set_at", UTCDateTime, nullable=True),
     )
-    return InfrastructureTables(outbox, inbox, idempotency, clock)
+    audit = Table(
+        "audit_log",
+        metadata,
+        Column("seq", BigIntPK, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("event_type", String(128), nullable=False),
+        Column("aggregate_id", String(200), nullable=False),
+        Column("actor", String(200), nullable=True),
+        Column("request_id", String(200), nullable=True),
+        Column("payload_hash", String(64), nullable=False),
+        Column("recorded_at", UTCDateTime, nullable=False),
+        # Set by the sealer (servicekit.audit): the place in the chain and its links.
+        Column("position", BigInteger, nullable=True, unique=True),
+        Column("prev_hash", String(64), nullable=True),
+        Column("entry_hash", String(64), nullable=True),
+    )
+    return InfrastructureTables(outbox, inbox, idempotency, clock, audit)
 
 
 def infrastructure(metadata: MetaData) -> InfrastructureTables:
     """The infrastructure tables of a metadata made by `new_metadata()`."""
     tables = metadata.tables
     return InfrastructureTables(
-        tables["outbox"], tables["inbox"], tables["idempotency_keys"], tables["test_clock"]
+        tables["outbox"], tables["inbox"], tables["idempotency_keys"], tables["test_clock"], tables["audit_log"]
     )
 
 

@@ -25,6 +25,8 @@ class KezhuanSettings(BaseSettings):
     data_dir: Path = Path("var")
     stream_replicas: int = 1
     log_level: str = "info"
+    rate_limit_per_minute: int = 60000
+    """Gateway: requests a minute per client (token `sub`, or IP when anonymous); 0 turns it off."""
 
     database_url_ownership: str | None = None
     database_url_pricing: str | None = None

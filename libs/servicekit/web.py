@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from servicekit.audit import ACTOR_KEY
 from servicekit.auth import Principal, decode_token
 from servicekit.clock import real_now
 from servicekit.errors import Conflict, InvalidInput, Unauthorized
@@ -152,6 +153,7 @@ async def _context(
     elif "authorization" in request.headers:
         raise Unauthorized("the Authorization header must be `Bearer <token>`")
     async with runtime.sessions() as session:
+        session.info[ACTOR_KEY] = principal.sub if principal else None
         yield RequestContext(runtime, session, request, principal)
 
 

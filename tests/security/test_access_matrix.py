@@ -1,0 +1,221 @@
+"""Every public endpoint × role × own/other unit against the declared policy (tests/security/policy.py).
+
+The endpoints come from the merged OpenAPI document, so a new endpoint without a policy row fails.
+Requests go to the services in-process (the gateway only checks that a token is valid; services
+decide access). Bodies are schema-valid instances generated from the document, so a refusal can
+only come from access control or the business rules, never from body validation.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from gateway.openapi import merge_openapi
+from gateway.routes import service_for
+from servicekit.testing import InProcessSystem, eventually
+from tests.security.policy import ANONYMOUS, POLICY, ROLES, expected
+
+METHODS = ("get", "post", "put", "patch", "delete")
+PARTY = {"name": "沈阳新材料科技有限公司", "credit_code": "91210100MA0000002Y"}
+COUNTERPARTY = {**PARTY, "kind": "enterprise", "ownership": "other", "overseas": False}
+DECISION = {"body": "校长办公会", "date": "2030-03-01", "reference": "校发〔2030〕1号"}
+SECURITY = {"national_interest": False, "classified": False, "key_core_technology": False}
+
+
+class Sampler:
+    """Minimal schema-valid JSON instances of an OpenAPI document's request bodies."""
+
+    def __init__(self, document: dict[str, Any], overrides: dict[str, Any]) -> None:
+        self.schemas = document.get("components", {}).get("schemas", {})
+        self.overrides = overrides
+
+    def sample(self, schema: dict[str, Any], name: str = "") -> Any:
+        if name in self.overrides:
+            return self.overrides[name]
+        if "$ref" in schema:
+            return self.sample(self.schemas[schema["$ref"].rsplit("/", 1)[-1]], name)
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                options = [o for o in schema[key] if o.get("type") != "null"]
+                return self.sample(options[0], name)
+        if "allOf" in schema:
+            return self.sample(schema["allOf"][0], name)
+        if "const" in schema:
+            return schema["const"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        kind = schema.get("type", "object")
+        if kind == "object":
+            properties = schema.get("properties", {})
+            return {key: self.sample(properties[key], key) for key in schema.get("required", []) if key in properties}
+        if kind == "array":
+            return [self.sample(schema.get("items", {}), name) for _ in range(max(1, schema.get("minItems", 1)))]
+        if kind == "integer":
+            return max(1, schema.get("minimum", 1))
+        if kind == "number":
+            return 1
+        if kind == "boolean":
+            return False
+        fmt = schema.get("format")
+        if fmt == "date":
+            return "2030-03-01"
+        if fmt == "date-time":
+            return "2030-03-01T00:00:00+08:00"
+        if "pattern" in schema and r"\d" in schema["pattern"]:
+            return "100.00"
+        return "x" * max(1, schema.get("minLength", 1))
+
+
+def endpoints(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in sorted(document["paths"].items())
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+class World:
+    """Unit A with one resource of every kind (owned through A where they are unit-scoped), and unit B."""
+
+    def __init__(self, system: InProcessSystem) -> None:
+        self.system = system
+        self.ids: dict[str, str] = {}
+
+    async def post(self, service: str, path: str, body: dict[str, Any], headers: dict[str, str], key: str | None = None) -> dict[str, Any]:
+        response = await self.system.clients[service].post(path, json=body, headers=headers)
+        assert response.status_code in (200, 201), f"setting up {path}: {response.text}"
+        data = response.json()
+        if key:
+            self.ids[key] = data["id"]
+        return data
+
+    async def build(self) -> None:
+        s = self.system
+        self.ids["unit_id"] = (await s.register_unit())["id"]
+        self.ids["other_unit_id"] = (await s.register_unit())["id"]
+        unit = self.ids["unit_id"]
+        admin = s.auth("unit_admin", unit, sub="matrix-unit-admin")
+        platform = s.auth("platform_admin")
+
+        async def achievement() -> str:
+            body = {"unit_id": unit, "title": f"一种焊接工艺-{uuid.uuid4().hex[:4]}", "kind": "patent",
+                    "ip_rights": [{"type": "invention_patent", "number": f"ZL{uuid.uuid4().int % 10**12}.X", "granted_on": "2020-05-01"}],
+                    "completers": [{"person_id": "p-1", "name": "李明"}], "security": SECURITY, "ethics_review_required": False}
+            return (await self.post("ownership", "/api/v1/achievements", body, admin))["id"]
+
+        self.ids["achievement_id"] = await achievement()
+        await self.post("ownership", f"/api/v1/achievements/{self.ids['achievement_id']}/empowerments",
+                        {"type": "usage_right", "start_on": "2030-03-01", "end_on": "2041-03-01", "decision": DECISION}, admin, "empowerment_id")
+        tx = await self.post("pricing", "/api/v1/transactions",
+                             {"achievement_id": await achievement(), "kind": "transfer", "method": "agreement",
+                              "counterparty": COUNTERPARTY, "proposed_price": "500000.00",
+                              "appraisal": {"performed": True, "value": "480000.00", "report_reference": "R-1"}}, admin, "transaction_id")
+        await self.post("pricing", f"/api/v1/transactions/{tx['id']}/notice", {}, admin, "notice_id")
+        listed = await self.post("pricing", "/api/v1/transactions",
+                                 {"achievement_id": await achievement(), "kind": "transfer", "method": "listing",
+                                  "proposed_price": "300000.00", "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-2"}}, admin)
+        await self.post("pricing", f"/api/v1/transactions/{listed['id']}/listing", {"exchange": "辽宁技术交易所", "price": "300000.00"}, admin, "listing_id")
+        auctioned = await self.post("pricing", "/api/v1/transactions",
+                                    {"achievement_id": await achievement(), "kind": "transfer", "method": "auction",
+                                     "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-3"}}, admin)
+        await self.post("pricing", f"/api/v1/transactions/{auctioned['id']}/auction",
+                        {"reserve_price": "100000.00", "closes_at": "2099-01-01T00:00:00+08:00"}, admin, "auction_id")
+        await self.post("pricing", "/api/v1/challenges",
+                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY},
+                        s.auth("enterprise", sub="matrix-publisher"), "challenge_id")
+        await self.post("pricing", f"/api/v1/challenges/{self.ids['challenge_id']}/responses",
+                        {"responder": PARTY, "proposal": "方案"}, s.auth("enterprise"), "response_id")
+        await self.post("exemption", "/api/v1/exemption-cases",
+                        {"unit_id": unit, "subject": {"person_id": "matrix-subject", "name": "张三", "role": "leader", "leader_rank": "principal"},
+                         "matter": {"summary": "成果转让后价值上涨"}, "claimed_clauses": ["G5.3"]}, admin, "case_id")
+        await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
+        await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
+                        s.auth("platform_company"), "project_id")
+        await self.post("finance", "/api/v1/subsidies", {"kind": "science_park", "recipient": PARTY, "amount": "1000.00", "basis_reference": "B-1"},
+                        platform, "subsidy_id")
+        await self.post("finance", "/api/v1/rewards", {"unit_id": unit, "recipients": [
+            {"person_id": "p-1", "name": "李明", "role": "researcher", "form": "cash", "amount": "1000.00"}]}, admin, "reward_id")
+        await self.post("finance", "/api/v1/horizontal-investments", {
+            "unit_id": unit, "project_reference": "H-1", "surplus_amount": "100000.00", "cash_amount": "50000.00",
+            "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
+            "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
+        await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
+        self.ids["number"] = "1"
+        # A concluded deal (delisting) records an income; an agreed-return transfer opens a receivable.
+        await self.post("pricing", f"/api/v1/listings/{self.ids['listing_id']}/delistings", {"party": COUNTERPARTY}, s.auth("enterprise"))
+        transferred = await achievement()
+        await self.post("ownership", f"/api/v1/achievements/{transferred}/empowerments",
+                        {"type": "ownership", "team_share": "70.00", "unit_share": "30.00", "decision": DECISION}, admin)
+        await self.post("ownership", f"/api/v1/achievements/{transferred}/separate-management", {"decision": DECISION}, admin)
+        await self.post("ownership", f"/api/v1/achievements/{transferred}/equity-transfers",
+                        {"mode": "agreed_return", "enterprise": PARTY, "decision": DECISION}, admin)
+        for collection, key in (("incomes", "income_id"), ("receivables", "receivable_id")):
+            async def first(collection: str = collection) -> str | None:
+                response = await s.clients["finance"].get(f"/api/v1/{collection}", params={"unit_id": unit}, headers=admin)
+                items = response.json().get("items", []) if response.status_code == 200 else []
+                return items[0]["id"] if items else None
+            self.ids[key] = await eventually(first, timeout=10)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def matrix(system: InProcessSystem) -> tuple[World, dict[str, Any]]:
+    world = World(system)
+    await world.build()
+    document = merge_openapi({name: app.openapi() for name, app in system.apps.items()})
+    return world, document
+
+
+def _service_of(path: str) -> str:
+    return service_for(path) or "ownership"  # /api/v1/audit/verify: every service has one
+
+
+async def _call(system: InProcessSystem, world: World, sampler: Sampler, method: str, path: str,
+                operation: dict[str, Any], role: str, own: bool) -> httpx.Response:
+    url = re.sub(r"\{(\w+)\}", lambda m: world.ids[m.group(1)], path)
+    params = {p["name"]: world.ids.get(p["name"], "x") for p in operation.get("parameters", [])
+              if p.get("in") == "query" and p.get("required") or p.get("name") == "unit_id"}
+    body = None
+    if "requestBody" in operation:
+        schema = next(iter(operation["requestBody"]["content"].values()))["schema"]
+        body = sampler.sample(schema)
+    unit = world.ids["unit_id"] if own else world.ids["other_unit_id"]
+    headers = {} if role == ANONYMOUS else system.auth(role, unit, sub=f"matrix-{role}-{'own' if own else 'other'}")
+    return await system.clients[_service_of(path)].request(method, url, params=params, json=body, headers=headers)
+
+
+def _class_of(status: int) -> str:
+    return str(status) if status in (401, 403, 404) or status >= 500 else "allowed"
+
+
+async def test_every_endpoint_has_a_declared_policy(matrix: tuple[World, dict[str, Any]]) -> None:
+    _, document = matrix
+    documented = {(method, path) for method, path, _ in endpoints(document)}
+    assert documented - set(POLICY) == set(), "endpoints without a policy row"
+    assert set(POLICY) - documented == set(), "policy rows for endpoints that do not exist"
+
+
+@pytest.mark.parametrize("role", (*ROLES, ANONYMOUS))
+async def test_access_matches_the_declared_policy(role: str, system: InProcessSystem, matrix: tuple[World, dict[str, Any]]) -> None:
+    world, document = matrix
+    sampler = Sampler(document, {
+        **{key: value for key, value in world.ids.items() if key.endswith("_id")},
+        "direction": "technology_wanted", "method": "agreement", "party": COUNTERPARTY, "counterparty": COUNTERPARTY,
+        "publisher": PARTY, "enterprise": PARTY, "recipient": PARTY, "responder": PARTY, "decision": DECISION,
+        "security": SECURITY,
+    })
+    mismatches = []
+    for method, path, operation in endpoints(document):
+        for own in (True, False):
+            response = await _call(system, world, sampler, method, path, operation, role, own)
+            want = expected(POLICY[(method, path)], role, own)
+            got = _class_of(response.status_code)
+            if got != want:
+                mismatches.append(f"{method} {path} as {role} ({'own' if own else 'other'} unit): "
+                                  f"expected {want}, got {response.status_code} {response.text[:160]}")
+    assert mismatches == [], "\n".join(mismatches)
