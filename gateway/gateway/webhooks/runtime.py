@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -110,11 +111,12 @@ class WebhookRuntime:
 
     async def _record(self, messages: list[Any]) -> None:
         """Store one batch in one transaction, then ack it; on failure NATS delivers it again."""
-        events: list[tuple[CloudEvent, bytes]] = []
+        events: list[tuple[CloudEvent, bytes, datetime]] = []
         valid = []
         for message in messages:
             try:
-                events.append((CloudEvent.model_validate_json(message.data), message.data))
+                event = CloudEvent.model_validate_json(message.data)
+                events.append((event, message.data, message.metadata.timestamp))
                 valid.append(message)
             except ValidationError:
                 log.error("webhook dispatcher: not a CloudEvent, terminating it: %r", message.data[:200])

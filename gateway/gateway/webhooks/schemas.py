@@ -90,7 +90,7 @@ class DeliveryRead(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    """Deliver again every matching event from this instant on (CloudEvent `time`)."""
+    """Deliver again every matching event published from this instant on (real time, as the stream records it)."""
 
     since: Annotated[AwareDatetime, Field(examples=["2030-01-01T00:00:00+08:00"])]
 

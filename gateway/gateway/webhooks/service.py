@@ -143,12 +143,12 @@ async def list_deliveries(
 async def replay(
     session: AsyncSession, *, principal: Principal, subscription_id: str, since: datetime, now: datetime
 ) -> int:
-    """Enqueue again every matching event whose CloudEvent `time` is at or after `since`; returns how many."""
+    """Enqueue again every matching event the stream stored at or after `since`; returns how many."""
     subscription = await _visible(session, principal, subscription_id)
     events = (
         await session.execute(
             select(WebhookEvent.seq, WebhookEvent.event_id, WebhookEvent.type, WebhookEvent.subject)
-            .where(WebhookEvent.time >= since)
+            .where(WebhookEvent.stored_at >= since)
             .order_by(WebhookEvent.seq)
         )
     ).all()
@@ -197,18 +197,26 @@ def _new_delivery(subscription_id: str, event: WebhookEvent, due: datetime, now:
     )
 
 
-async def record_events(session: AsyncSession, *, events: Sequence[tuple[CloudEvent, bytes]], now: datetime) -> int:
-    """Keep each new event and enqueue it for every matching subscription; returns how many were new."""
-    ids = [event.id for event, _ in events]
+async def record_events(
+    session: AsyncSession, *, events: Sequence[tuple[CloudEvent, bytes, datetime]], now: datetime
+) -> int:
+    """Keep each new event (with when the stream stored it) and enqueue it for every matching subscription."""
+    ids = [event.id for event, _, _ in events]
     known = set((await session.scalars(select(WebhookEvent.event_id).where(WebhookEvent.event_id.in_(ids)))).all())
     subscriptions = (await session.execute(select(WebhookSubscription.id, WebhookSubscription.event_types))).all()
     new = 0
-    for event, body in events:
+    for event, body, stored_at in events:
         if event.id in known:
             continue  # redelivered by NATS: its deliveries were enqueued with it
         known.add(event.id)
         row = WebhookEvent(
-            event_id=event.id, type=event.type, subject=event.subject, time=event.time, body=body, received_at=now
+            event_id=event.id,
+            type=event.type,
+            subject=event.subject,
+            time=event.time,
+            stored_at=stored_at,
+            body=body,
+            received_at=now,
         )
         session.add(row)
         await session.flush()  # assigns seq, the order deliveries of one subject must keep

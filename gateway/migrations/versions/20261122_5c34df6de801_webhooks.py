@@ -23,13 +23,14 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=128), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('time', servicekit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stored_at', servicekit.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
     sa.Column('received_at', servicekit.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_webhook_events')),
     sa.UniqueConstraint('event_id', name=op.f('uq_webhook_events_event_id'))
     )
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_webhook_events_time'), ['time'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_events_stored_at'), ['stored_at'], unique=False)
 
     op.create_table('webhook_subscriptions',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -84,7 +85,7 @@ def downgrade() -> None:
 
     op.drop_table('webhook_subscriptions')
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_webhook_events_time'))
+        batch_op.drop_index(batch_op.f('ix_webhook_events_stored_at'))
 
     op.drop_table('webhook_events')
     # ### end Alembic commands ###
