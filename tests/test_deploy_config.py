@@ -15,7 +15,7 @@ REQUIRED = {
     "KEZHUAN_ENV",
     "KEZHUAN_JWT_SECRET",
     "KEZHUAN_NATS_URL",
-    *(f"KEZHUAN_DATABASE_URL_{s.upper()}" for s in SERVICES),
+    *(f"KEZHUAN_DATABASE_URL_{s.upper()}" for s in APPS),
     *(f"KEZHUAN_{s.upper()}_URL" for s in SERVICES),
 }
 

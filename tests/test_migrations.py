@@ -13,7 +13,7 @@ from servicekit.settings import SERVICES
 from servicekit.testing import DatabaseFactory
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", (*SERVICES, "gateway"))
 async def test_migrations_match_the_models_and_reapply_cleanly(service: str, databases: DatabaseFactory) -> None:
     metadata = importlib.import_module(f"{service}.models").Base.metadata
     engine = create_engine(await databases.url(f"migrations_{service}"))

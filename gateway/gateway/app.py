@@ -19,8 +19,10 @@ from gateway.proxy import (
     Upstreams,
     new_request_id,
 )
-from gateway.routes import API_PREFIX, TEST_CLOCK_PATH
+from gateway.routes import API_PREFIX, TEST_CLOCK_PATH, WEBHOOKS_PATH
 from gateway.tokens import TokenCache
+from gateway.webhooks.runtime import WebhookRuntime
+from gateway.webhooks.service import RetryPolicy
 from servicekit.middleware import BodyLimitMiddleware
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 
@@ -32,7 +34,14 @@ VERSION = "0.1.0"
 class Gateway:
     """Dispatches /api/v1/* to the pure-ASGI proxy and everything else to the gateway's own endpoints."""
 
-    def __init__(self, settings: KezhuanSettings, *, connect_timeout: float, upstream_timeout: float) -> None:
+    def __init__(
+        self,
+        settings: KezhuanSettings,
+        *,
+        connect_timeout: float,
+        upstream_timeout: float,
+        webhooks: RetryPolicy | None,
+    ) -> None:
         self.settings = settings
         self.metrics = GatewayMetrics()
         self.upstreams = Upstreams(
@@ -42,12 +51,15 @@ class Gateway:
         )
         self.tokens = TokenCache(settings.jwt_secret.get_secret_value())
         self.proxy = Proxy(self.upstreams, self.tokens, self.metrics, RateLimiter(settings.rate_limit_per_minute))
+        self.webhooks = WebhookRuntime(settings, webhooks) if webhooks is not None else None
         endpoints = create_endpoints(
             upstreams=self.upstreams,
             metrics=self.metrics,
             asyncapi=build_asyncapi(CATALOGUE, nats_url=settings.nats_url, version=VERSION),
             test_clock=settings.test_clock_enabled,
             version=VERSION,
+            webhooks=self.webhooks,
+            jwt_secret=settings.jwt_secret.get_secret_value(),
         )
         self._local = BodyLimitMiddleware(endpoints)
 
@@ -55,7 +67,7 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path.startswith(API_PREFIX) and path != TEST_CLOCK_PATH:
+            if path.startswith(API_PREFIX) and path != TEST_CLOCK_PATH and not path.startswith(WEBHOOKS_PATH):
                 await self.proxy(scope, receive, send)
             else:
                 await self._serve_local(scope, receive, send)
@@ -90,6 +102,8 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.upstreams.start()
+                    if self.webhooks is not None:
+                        await self.webhooks.start()
                 except Exception as exc:  # report it to the server instead of dying silently
                     log.exception("gateway start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -97,6 +111,8 @@ class Gateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.upstreams.close()
+                if self.webhooks is not None:
+                    await self.webhooks.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -106,8 +122,11 @@ def create_app(
     *,
     connect_timeout: float = 2.0,
     upstream_timeout: float = 30.0,
+    webhooks: RetryPolicy | None = RetryPolicy(),
 ) -> Gateway:
-    """Build the gateway (uvicorn's `--factory` calls it without arguments)."""
+    """Build the gateway (uvicorn's `--factory` calls it without arguments); `webhooks=None` runs none."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    return Gateway(settings, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout)
+    return Gateway(
+        settings, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout, webhooks=webhooks
+    )

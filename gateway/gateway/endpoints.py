@@ -19,6 +19,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.openapi import OpenApiCache
 from gateway.proxy import UpstreamError, Upstreams
 from gateway.routes import TEST_CLOCK_PATH
+from gateway.webhooks.router import router as webhooks_router
+from gateway.webhooks.runtime import WebhookRuntime
 from servicekit.clock import real_now
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 
@@ -113,10 +115,16 @@ def create_endpoints(
     asyncapi: dict[str, Any],
     test_clock: bool,
     version: str,
+    webhooks: WebhookRuntime | None = None,
+    jwt_secret: str = "",
 ) -> FastAPI:
-    """The FastAPI app behind the gateway's own paths."""
+    """The FastAPI app behind the gateway's own paths (with /api/v1/webhooks when `webhooks` runs)."""
     app = FastAPI(title="Kezhuan gateway", version=version, openapi_url=None, docs_url=None, redoc_url=None)
     install_problem_handlers(app)
+    if webhooks is not None:
+        app.state.webhooks = webhooks
+        app.state.jwt_secret = jwt_secret
+        app.include_router(webhooks_router)
     services = list(upstreams.urls)
     asyncapi_body = orjson.dumps(asyncapi)
 
@@ -213,7 +221,8 @@ def create_endpoints(
             refusal = await fan_out(request, "DELETE", None)
             return refusal or _json({"now": real_now().isoformat()})
 
-    own_doc = get_openapi(title=app.title, version=version, routes=app.routes) if test_clock else None
+    documented = test_clock or webhooks is not None
+    own_doc = get_openapi(title=app.title, version=version, routes=app.routes) if documented else None
 
     async def fetch(service: str) -> dict[str, Any] | None:
         try:

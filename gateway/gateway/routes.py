@@ -3,6 +3,8 @@ from __future__ import annotations
 
 API_PREFIX = "/api/v1/"
 TEST_CLOCK_PATH = "/api/v1/test-clock"
+WEBHOOKS_PATH = "/api/v1/webhooks"
+"""Served by the gateway itself, like the test clock: webhooks run inside the gateway process."""
 AUDIT_VERIFY_PATH = "/api/v1/audit/verify"
 """Every service has its own audit log; `?service=<name>` picks which one to verify."""
 

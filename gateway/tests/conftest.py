@@ -237,8 +237,8 @@ def stub_urls(stubs: dict[str, StubService]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def gateway(stub_urls: dict[str, str]) -> Gateway:
-    """The gateway app in front of the stubs (served by `client`)."""
-    return create_app(settings_for(stub_urls))
+    """The gateway app in front of the stubs (served by `client`); webhooks have their own tests."""
+    return create_app(settings_for(stub_urls), webhooks=None)
 
 
 @pytest.fixture(scope="session")
@@ -257,7 +257,7 @@ def secret() -> str:
 @contextlib.asynccontextmanager
 async def running_gateway(settings: KezhuanSettings, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A separately configured gateway, served for one test."""
-    async with serve(create_app(settings, **options)) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as http:
+    async with serve(create_app(settings, **{"webhooks": None, **options})) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as http:
         yield http
 
 

@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def migrations_dir(service: str) -> Path:
-    """`services/<service>/migrations`."""
+    """`services/<service>/migrations`; the gateway's are `gateway/migrations`."""
+    if service == "gateway":
+        return REPO_ROOT / "gateway" / "migrations"
     return REPO_ROOT / "services" / service / "migrations"
 
 

@@ -32,6 +32,8 @@ class KezhuanSettings(BaseSettings):
     database_url_pricing: str | None = None
     database_url_exemption: str | None = None
     database_url_finance: str | None = None
+    database_url_gateway: str | None = None
+    """The gateway's own database (webhook subscriptions and deliveries)."""
 
     ownership_url: str = "http://127.0.0.1:8001"
     pricing_url: str = "http://127.0.0.1:8002"
@@ -53,7 +55,7 @@ class KezhuanSettings(BaseSettings):
         return self.env in ("dev", "test")
 
     def database_url(self, service: str) -> str:
-        """The service's database: KEZHUAN_DATABASE_URL_<SERVICE>, else a SQLite file in the data dir."""
+        """The database of a service (or the gateway): KEZHUAN_DATABASE_URL_<NAME>, else a SQLite file in the data dir."""
         explicit = getattr(self, f"database_url_{service}", None)
         if explicit:
             return explicit
