@@ -53,6 +53,7 @@ class System:
     extra_env: dict[str, str] = field(default_factory=dict)
     supervisor: Supervisor | None = None
     started_in: float = 0.0
+    start_cpu: dict[str, float] = field(default_factory=dict)
     _tmp: tempfile.TemporaryDirectory | None = None
 
     def start(self) -> System:
@@ -64,6 +65,7 @@ class System:
         self.supervisor.start_all()
         self.supervisor.wait_ready(timeout=90)
         self.started_in = time.monotonic() - began
+        self.start_cpu = {name: cpu_seconds(process.pid) for name, process in self.supervisor.processes.items()}
         return self
 
     @property
@@ -191,6 +193,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 
@@ -213,17 +221,6 @@ async def paced(rate: float, seconds: float, request: Any) -> list[float]:
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     return durations
-
-
-async def bounded(concurrency: int, items: list[Any], call: Any) -> list[Any]:
-    """`call(item)` for every item with at most `concurrency` in flight; results in order."""
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def one(item: Any) -> Any:
-        async with semaphore:
-            return await call(item)
-
-    return await asyncio.gather(*(one(item) for item in items))
 
 
 def client_session() -> aiohttp.ClientSession:

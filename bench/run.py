@@ -133,8 +133,8 @@ def report(data: dict[str, Any], load: tuple[float, float]) -> str:
             lines += [f"**{name}** `{endpoint['path']}` — time ratio 100k/1k **{endpoint['time_ratio_100k_vs_1k']}**", "",
                       "| side | req/s (median) | p50 ms | p99 ms | req/s per round |", "|---|---|---|---|---|",
                       _line("1k", endpoint["1k"]), _line("100k", endpoint["100k"]), ""]
-        for key in ("latency_ms", "conclusion_request_ms", "oldest_pending_outbox_s", "rss_mb", "start_seconds",
-                    "deals", "applied_in_both", "setup_seconds"):
+        for key in ("latency_ms", "outbox_to_published_ms", "finance_applied_ms", "ownership_applied_ms", "conclusion_request_ms", "oldest_pending_outbox_s", "rss_mb", "start_seconds", "start_cpu_seconds",
+                    "deals", "applied_in_both", "setup_seconds", "conclusions_sent_in_s", "all_applied_after_s", "cpu_ms_per_deal"):
             if key in result:
                 lines.append(f"- {key}: `{json.dumps(result[key], ensure_ascii=False)}`")
         lines += [""] + [f"- **{'PASS' if ok else 'FAIL'}** {target}" for target, ok in result["targets"].items()] + [""]
