@@ -151,13 +151,21 @@ def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str] |
     finally:
         if script is not None:
             os.unlink(script.name)
+    return parse_wrk(out, url)
+
+
+def parse_wrk(out: str, url: str = "") -> WrkRun:
+    """Throughput and the latency distribution's 50 % and 99 % lines from wrk --latency output."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if "Non-2xx" in out or "Socket errors" in out or rps is None:
         raise RuntimeError(f"wrk reported errors for {url}:\n{out}")
+    # Anchored: the "+/- Stdev" column (e.g. "62.50%") must not pass for the 50 % line.
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     total = re.search(r"(\d+) requests in", out)
-    return WrkRun(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)))  # type: ignore[union-attr]
+    if p50 is None or p99 is None or total is None:
+        raise RuntimeError(f"no latency distribution in wrk's output for {url}:\n{out}")
+    return WrkRun(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)))
 
 
 def lua_string(text: str) -> str:
