@@ -26,6 +26,10 @@ test: install ## unit, integration and end-to-end tests (SQLite; PostgreSQL when
 test-postgres: install ## the same suite against the PostgreSQL at $(POSTGRES_URL)
 	KEZHUAN_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+bench: install ## benchmarks of issue 8 (≈ 8 min): bench/results/latest.json and bench/results/README.md
+	command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk) >/dev/null
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
 	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
 
