@@ -1,7 +1,7 @@
 """achievements by unit in id order
 
 Revision ID: 1d051946d1fb
-Revises: a1c73584421f
+Revises: 2b127f443b41
 Create Date: 2026-11-22 00:08:37.941961
 """
 from alembic import op
@@ -10,7 +10,7 @@ import servicekit.db
 
 
 revision = '1d051946d1fb'
-down_revision = 'a1c73584421f'
+down_revision = '2b127f443b41'
 branch_labels = None
 depends_on = None
 
