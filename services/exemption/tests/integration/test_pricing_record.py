@@ -145,27 +145,16 @@ async def test_researchers_clause_names_the_conditions_of_exe_2(system: InProces
     assert result["allowed_conclusions"] == ["meets", "basically_meets", "does_not_meet"]
 
 
-class PricingDouble:
-    """Stands in for the pricing service's lookups (it is being built concurrently on another branch)."""
-
-    def __init__(self, unit_id: str, reachable: bool = True) -> None:
-        self.unit_id = unit_id
-        self.reachable = reachable
+class UnreachablePricing:
+    """Pricing that cannot be reached: the one case where a fake peer is the point of the test."""
 
     def handle(self, request):
         import httpx
 
-        if not self.reachable:
-            raise httpx.ConnectError("pricing is down")
-        tx = request.url.path.split("/")[4]
-        if request.url.path.endswith("/record"):
-            items = [{"seq": seq, "at": (T0 + timedelta(days=seq)).isoformat(), "step": step, "actor": "a", "details": details}
-                     for seq, step, details in CLEAR_NOTICE]
-            return httpx.Response(200, json={"items": items})
-        return httpx.Response(200, json={"id": tx, "unit_id": self.unit_id, "state": "concluded"})
+        raise httpx.ConnectError("pricing is down")
 
 
-async def with_pricing(system: InProcessSystem, double: PricingDouble, action):
+async def with_pricing(system: InProcessSystem, double: UnreachablePricing, action):
     import httpx
 
     runtime = system.runtime("exemption")
@@ -178,21 +167,54 @@ async def with_pricing(system: InProcessSystem, double: PricingDouble, action):
         runtime.peers["pricing"] = real
 
 
-async def test_record_is_backfilled_from_pricing_when_the_case_opens(system: InProcessSystem) -> None:
+async def concluded_deal(system: InProcessSystem, clock, unit_id: str) -> str:
+    """A real agreement deal concluded after a clear notice, through ownership and pricing in-process."""
+    admin = system.auth("unit_admin", unit_id)
+    achievement = await system.clients["ownership"].post("/api/v1/achievements", headers=admin, json={
+        "unit_id": unit_id, "title": "一种电池隔膜", "kind": "patent",
+        "ip_rights": [{"type": "invention_patent", "number": f"ZL{uuid.uuid4().hex[:10]}", "granted_on": "2020-05-01"}],
+        "completers": [{"person_id": "p-1", "name": "张三"}],
+        "security": {"national_interest": False, "classified": False, "key_core_technology": False},
+        "ethics_review_required": False,
+    })
+    assert achievement.status_code == 201, achievement.text
+    pricing = system.clients["pricing"]
+    opened = await pricing.post("/api/v1/transactions", headers=admin, json={
+        "achievement_id": achievement.json()["id"], "kind": "transfer", "method": "agreement", "proposed_price": "800000.00",
+        "counterparty": {"name": "沈阳某公司", "credit_code": "91210100MA0000002Y", "kind": "enterprise",
+                         "ownership": "wholly_state_owned", "overseas": False},
+    })
+    assert opened.status_code == 201, opened.text
+    tx = opened.json()["id"]
+    await clock(T0)
+    assert (await pricing.post(f"/api/v1/transactions/{tx}/notice", json={}, headers=admin)).status_code == 201
+    await clock(T0 + timedelta(days=16))
+
+    async def notice_clear() -> bool:
+        return (await pricing.get(f"/api/v1/transactions/{tx}", headers=admin)).json()["state"] == "notice_clear"
+
+    await eventually(notice_clear, timeout=10)
+    conclusion = {"contract_reference": "HT-1", "signed_on": (T0 + timedelta(days=16)).date().isoformat()}
+    assert (await pricing.post(f"/api/v1/transactions/{tx}/conclusion", json=conclusion, headers=admin)).status_code == 200
+    return tx
+
+
+async def test_record_is_backfilled_from_pricing_when_the_case_opens(system: InProcessSystem, clock) -> None:
     unit_id = (await system.register_unit())["id"]
-    tx = f"tx-{uuid.uuid4().hex[:8]}"
-    case = await with_pricing(system, PricingDouble(unit_id), lambda: open_case(system, unit_id, transaction_id=tx))
+    tx = await concluded_deal(system, clock, unit_id)
+    case = await open_case(system, unit_id, transaction_id=tx)
     record = [e for e in (await case.get())["evidence"] if e["kind"] == "pricing_record"][0]
-    assert len(record["steps"]) == len(CLEAR_NOTICE)
+    assert [s["step"] for s in record["steps"]][-1] == "concluded"
     assert g53((await case.client.get(case.url("/assessment"), headers=case.admin)).json())["status"] == "supported"
 
 
-async def test_another_units_transaction_is_not_found_and_unreachable_pricing_is_tolerated(system: InProcessSystem) -> None:
-    unit_id = (await system.register_unit())["id"]
+async def test_another_units_transaction_is_not_found_and_unreachable_pricing_is_tolerated(system: InProcessSystem, clock) -> None:
+    unit_id, other_unit_id = (await system.register_unit())["id"], (await system.register_unit())["id"]
+    foreign_tx = await concluded_deal(system, clock, other_unit_id)
     body = {"unit_id": unit_id, "subject": {"person_id": "s-1", "name": "张", "role": "manager"},
-            "matter": {"summary": "x", "transaction_id": "tx-foreign"}, "claimed_clauses": ["G5.3"]}
+            "matter": {"summary": "x", "transaction_id": foreign_tx}, "claimed_clauses": ["G5.3"]}
     client, headers = system.clients["exemption"], system.auth("unit_admin", unit_id)
-    foreign = await with_pricing(system, PricingDouble("other-unit"), lambda: client.post("/api/v1/exemption-cases", json=body, headers=headers))
-    assert foreign.status_code == 404
-    down = await with_pricing(system, PricingDouble(unit_id, reachable=False), lambda: client.post("/api/v1/exemption-cases", json=body, headers=headers))
+    assert (await client.post("/api/v1/exemption-cases", json=body, headers=headers)).status_code == 404
+    unknown = {**body, "matter": {**body["matter"], "transaction_id": "tx-unknown-to-pricing"}}
+    down = await with_pricing(system, UnreachablePricing(), lambda: client.post("/api/v1/exemption-cases", json=unknown, headers=headers))
     assert down.status_code == 201, down.text

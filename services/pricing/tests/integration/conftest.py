@@ -1,17 +1,12 @@
 """Pricing integration fixtures.
 
-`ownership`: a test double for the ONE HTTP peer whose endpoint does not exist on this branch yet,
-ownership's `GET /api/v1/achievements/{id}` (contract item 1). It replaces only the pricing
-runtime's client for ownership, serves achievements per the contract, forwards every other path
-(units, policies) to the real in-process ownership service, and restores the real client after the
-test. To switch to the real service, create achievements through ownership's API instead and drop
-this fixture. NATS and the databases are always real.
+`ownership`: achievements registered through the REAL in-process ownership service (its HTTP API),
+which pricing then reads over its real peer client, exactly as in production. NATS and the databases
+are always real; no HTTP peer is faked.
 """
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import httpx
@@ -22,75 +17,52 @@ from sqlalchemy import select
 from servicekit.testing import InProcessSystem
 
 
-class OwnershipDouble:
-    """Achievements as ownership would answer them (contract item 1); everything else goes to ownership."""
+class Ownership:
+    """Registers achievements and compliance records with the ownership service, as a unit admin would."""
 
-    def __init__(self, real: httpx.AsyncClient) -> None:
-        self.real = real
-        self.achievements: dict[str, dict[str, Any]] = {}
+    def __init__(self, system: InProcessSystem) -> None:
+        self.system = system
+        self.client = system.clients["ownership"]
 
-    def add(self, unit_id: str, **overrides: Any) -> dict[str, Any]:
+    async def add(self, unit_id: str, **overrides: Any) -> dict[str, Any]:
         """Register an achievement of `unit_id`; `security`, `compliance` (list of kinds) … as keyword overrides."""
         compliance = overrides.pop("compliance", [])
         security = {"national_interest": False, "classified": False, "key_core_technology": False, **overrides.pop("security", {})}
-        achievement = {
-            "id": uuid.uuid4().hex,
+        body = {
             "unit_id": unit_id,
             "title": f"一种高效催化剂的制备方法-{uuid.uuid4().hex[:4]}",
             "kind": "patent",
-            "status": "held",
-            "transformed": False,
-            "separately_managed": False,
-            "in_pool": False,
-            "ip_rights": [{"type": "invention_patent", "number": "ZL202010000001.X", "granted_on": "2020-05-01"}],
+            "ip_rights": [{"type": "invention_patent", "number": f"ZL{uuid.uuid4().hex[:10]}", "granted_on": "2020-05-01"}],
+            "completers": [{"person_id": "p-1", "name": "张三"}],
             "security": security,
             "ethics_review_required": False,
-            "compliance_records": [
-                {"id": uuid.uuid4().hex, "kind": kind, "reference": f"REF-{kind}", "recorded_on": date(2030, 1, 2).isoformat()}
-                for kind in compliance
-            ],
-            "version": 1,
             **overrides,
         }
-        self.achievements[achievement["id"]] = achievement
+        response = await self.client.post("/api/v1/achievements", json=body, headers=self.system.auth("unit_admin", unit_id))
+        assert response.status_code == 201, response.text
+        achievement = response.json()
+        for kind in compliance:
+            await self.record_compliance(achievement["id"], kind, unit_id)
         return achievement
 
-    def record_compliance(self, achievement_id: str, kind: str) -> None:
-        achievement = self.achievements[achievement_id]
-        achievement["compliance_records"].append(
-            {"id": uuid.uuid4().hex, "kind": kind, "reference": f"REF-{kind}", "recorded_on": "2030-01-02"}
+    async def record_compliance(self, achievement_id: str, kind: str, unit_id: str | None = None) -> None:
+        """Record a compliance record (OWN-13/14/15) for the achievement."""
+        if unit_id is None:
+            read = await self.client.get(f"/api/v1/achievements/{achievement_id}", headers=self.system.auth("platform_admin"))
+            assert read.status_code == 200, read.text
+            unit_id = read.json()["unit_id"]
+        response = await self.client.post(
+            f"/api/v1/achievements/{achievement_id}/compliance-records",
+            json={"kind": kind, "reference": f"REF-{kind}", "recorded_on": "2030-01-02"},
+            headers=self.system.auth("unit_admin", unit_id),
         )
-        achievement["version"] += 1
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        prefix = "/api/v1/achievements/"
-        if request.method == "GET" and request.url.path.startswith(prefix):
-            achievement = self.achievements.get(request.url.path.removeprefix(prefix))
-            if achievement is None:
-                return httpx.Response(404, json={"status": 404, "title": "Not found", "detail": "no such resource"})
-            return httpx.Response(200, json=achievement)
-        forwarded = await self.real.request(
-            request.method,
-            request.url.path,
-            params=request.url.params,
-            content=request.content,
-            headers={"Authorization": request.headers.get("authorization", "")},
-        )
-        return httpx.Response(forwarded.status_code, content=forwarded.content, headers={"content-type": forwarded.headers.get("content-type", "application/json")})
+        assert response.status_code == 201, response.text
 
 
 @pytest_asyncio.fixture
-async def ownership(system: InProcessSystem) -> AsyncIterator[OwnershipDouble]:
-    """Swap pricing's ownership client for the double for one test, then restore the real one."""
-    runtime = system.runtime("pricing")
-    real = runtime.peers["ownership"]
-    double = OwnershipDouble(real)
-    runtime.peers["ownership"] = httpx.AsyncClient(transport=httpx.MockTransport(double.handle), base_url="http://ownership")
-    try:
-        yield double
-    finally:
-        await runtime.peers["ownership"].aclose()
-        runtime.peers["ownership"] = real
+async def ownership(system: InProcessSystem) -> Ownership:
+    """Achievements through the real ownership service."""
+    return Ownership(system)
 
 
 async def pricing_events(system: InProcessSystem, event_type: str, subject: str | None = None) -> list[dict[str, Any]]:
@@ -129,7 +101,7 @@ class Market:
     PRIVATE = PRIVATE
     APPRAISED = APPRAISED
 
-    def __init__(self, system: InProcessSystem, ownership: OwnershipDouble) -> None:
+    def __init__(self, system: InProcessSystem, ownership: Ownership) -> None:
         self.system = system
         self.ownership = ownership
         self.client = system.clients["pricing"]
@@ -145,7 +117,7 @@ class Market:
     async def agreement(self, **unit_overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
         """A fresh unit and an agreement transaction with a private counterparty at 500000.00."""
         unit, admin = await self.unit(**unit_overrides)
-        achievement = self.ownership.add(unit["id"])
+        achievement = await self.ownership.add(unit["id"])
         response = await self.open(admin, achievement["id"], counterparty=PRIVATE, proposed_price="500000.00", appraisal=APPRAISED)
         assert response.status_code == 201, response.text
         return response.json(), admin
@@ -172,5 +144,5 @@ class Market:
 
 
 @pytest_asyncio.fixture
-async def market(system: InProcessSystem, ownership: OwnershipDouble) -> Market:
+async def market(system: InProcessSystem, ownership: Ownership) -> Market:
     return Market(system, ownership)

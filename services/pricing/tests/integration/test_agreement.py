@@ -157,7 +157,7 @@ async def test_delisting_one_second_before_close_takes_the_deal_at_the_listing_p
 async def test_listing_method_needs_a_price_and_lists_directly(market, clock) -> None:
     await clock(T0)
     unit, admin = await market.unit()
-    achievement = market.ownership.add(unit["id"])
+    achievement = await market.ownership.add(unit["id"])
     tx = (await market.open(admin, achievement["id"], method="listing", appraisal=market.APPRAISED)).json()
     no_price = await market.client.post(f"{market.T}/{tx['id']}/listing", json={"exchange": "大连"}, headers=admin)
     assert no_price.status_code == 422 and no_price.json()["rule"] == "PRC-3"

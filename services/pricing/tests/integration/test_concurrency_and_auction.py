@@ -13,7 +13,7 @@ T0 = datetime(2031, 5, 10, 10, 0, tzinfo=CST)
 
 async def _listed(market):
     unit, admin = await market.unit()
-    achievement = market.ownership.add(unit["id"])
+    achievement = await market.ownership.add(unit["id"])
     tx = (await market.open(admin, achievement["id"], method="listing", appraisal=market.APPRAISED)).json()
     response = await market.client.post(f"{market.T}/{tx['id']}/listing", json={"exchange": "辽宁技术交易市场", "price": "800000.00"},
                                         headers=admin)
@@ -42,7 +42,7 @@ async def test_twenty_concurrent_delistings_have_exactly_one_winner(market, even
 
 async def _auction(market, closes_at: datetime, reserve: str = "100000.00"):
     unit, admin = await market.unit()
-    achievement = market.ownership.add(unit["id"])
+    achievement = await market.ownership.add(unit["id"])
     tx = (await market.open(admin, achievement["id"], method="auction", kind="license", appraisal=market.APPRAISED)).json()
     response = await market.client.post(f"{market.T}/{tx['id']}/auction",
                                         json={"reserve_price": reserve, "closes_at": closes_at.isoformat()}, headers=admin)
@@ -89,7 +89,7 @@ async def test_auction_with_no_bid_at_reserve_fails_without_a_deal(market, clock
 async def test_auction_closing_in_the_past_is_refused(market, clock) -> None:
     await clock(T0)
     unit, admin = await market.unit()
-    achievement = market.ownership.add(unit["id"])
+    achievement = await market.ownership.add(unit["id"])
     tx = (await market.open(admin, achievement["id"], method="auction", appraisal=market.APPRAISED)).json()
     response = await market.client.post(f"{market.T}/{tx['id']}/auction",
                                         json={"reserve_price": "1.00", "closes_at": T0.isoformat()}, headers=admin)

@@ -129,8 +129,8 @@ async def test_who_publishes_which_direction(market) -> None:
     no_achievement = await market.client.post("/api/v1/challenges", json=body, headers=admin)
     assert no_achievement.status_code == 422 and no_achievement.json()["rule"] == "PRC-10"
     other, _ = await market.unit()
-    foreign = market.ownership.add(other["id"])
+    foreign = await market.ownership.add(other["id"])
     assert (await market.client.post("/api/v1/challenges", json={**body, "achievement_id": foreign["id"]}, headers=admin)).status_code == 404
-    own = market.ownership.add(unit["id"])
+    own = await market.ownership.add(unit["id"])
     created = await market.client.post("/api/v1/challenges", json={**body, "achievement_id": own["id"]}, headers=admin)
     assert created.status_code == 201 and created.json()["unit_id"] == unit["id"]
