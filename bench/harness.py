@@ -137,7 +137,8 @@ def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str] |
         method: str = "GET", body: str | None = None) -> WrkRun:
     """Run wrk once (1 thread; a second would only compete with the servers for the 2 cores)."""
     script = None
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    # A 30 s timeout: on a loaded machine a slow answer belongs in the latency figures, not in wrk's errors.
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     if method != "GET":
