@@ -117,6 +117,8 @@ def report(data: dict[str, Any], load: tuple[float, float]) -> str:
         "2 cores, so absolute numbers drift between runs; the per-round figures show the spread. Targets are ratios "
         "measured side by side in the same run.",
         "",
+        "What bounds each miss, with profiles and what was tried: [bench/README.md](../README.md).",
+        "",
     ]
     for result in data["scenarios"]:
         lines += [f"## {result['name']}", ""]
