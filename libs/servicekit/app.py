@@ -73,7 +73,9 @@ class Runtime:
         # Serialises setting the test clock with the periodic reload, so a reload that read the
         # previous setting can never overwrite a newer one (requests right after a PUT saw real time).
         self._clock_lock = asyncio.Lock()
-        self.engine = create_engine(settings.database_url(spec.name))
+        self.engine = create_engine(
+            settings.database_url(spec.name), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         self.sessions = create_sessionmaker(self.engine)
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
         self.relay = OutboxRelay(self.sessions, self.tables, self.nats)

@@ -168,8 +168,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; on SQLite one connection and `BEGIN IMMEDIATE`, so writers queue, never fail."""
+def create_engine(url: str, pool_size: int = 4, max_overflow: int = 4) -> AsyncEngine:
+    """An async engine; on SQLite one connection and `BEGIN IMMEDIATE`, so writers queue, never fail.
+
+    On PostgreSQL the pool is per process: replicas × services × pool must stay under the
+    server's max_connections (100 by default), so keep it small on a 2-core machine.
+    """
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -197,7 +201,7 @@ def create_engine(url: str) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

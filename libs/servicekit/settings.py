@@ -24,6 +24,8 @@ class KezhuanSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     data_dir: Path = Path("var")
     stream_replicas: int = 1
+    db_pool_size: int = 4
+    db_max_overflow: int = 4
     log_level: str = "info"
     rate_limit_per_minute: int = 60000
     """Gateway: requests a minute per client (token `sub`, or IP when anonymous); 0 turns it off."""

@@ -89,7 +89,12 @@ async def running(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathF
     supervisor = Supervisor(
         data_dir=data_dir,
         gateway_port=free_port(),
-        extra_env={"KEZHUAN_ENV": "test", **{f"KEZHUAN_DATABASE_URL_{n.upper()}": u for n, u in urls.items()}},
+        extra_env={
+            "KEZHUAN_ENV": "test",
+            "KEZHUAN_DB_POOL_SIZE": "2",  # many processes share one PostgreSQL (max_connections 100)
+            "KEZHUAN_DB_MAX_OVERFLOW": "2",
+            **{f"KEZHUAN_DATABASE_URL_{n.upper()}": u for n, u in urls.items()},
+        },
     )
     try:
         await asyncio.to_thread(supervisor.start_all)

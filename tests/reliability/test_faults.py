@@ -40,7 +40,12 @@ async def system(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFa
     supervisor = Supervisor(
         data_dir=data_dir,
         gateway_port=free_port(),
-        extra_env={"KEZHUAN_ENV": "test", **{f"KEZHUAN_DATABASE_URL_{n.upper()}": u for n, u in urls.items()}},
+        extra_env={
+            "KEZHUAN_ENV": "test",
+            "KEZHUAN_DB_POOL_SIZE": "2",  # many processes share one PostgreSQL (max_connections 100)
+            "KEZHUAN_DB_MAX_OVERFLOW": "2",
+            **{f"KEZHUAN_DATABASE_URL_{n.upper()}": u for n, u in urls.items()},
+        },
     )
     FIGURES.parent.mkdir(exist_ok=True)
     FIGURES.write_text("{}")

@@ -37,7 +37,9 @@ class WebhookRuntime:
 
     def __init__(self, settings: KezhuanSettings, policy: RetryPolicy) -> None:
         self.policy = policy
-        self.engine = create_engine(settings.database_url("gateway"))
+        self.engine = create_engine(
+            settings.database_url("gateway"), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         self.sessions = create_sessionmaker(self.engine)
         self.nats = NatsLink(settings.nats_url, "kezhuan-gateway", settings.stream_replicas)
         self._due = asyncio.Event()

@@ -44,9 +44,11 @@ async def publish(nats_url: str, transaction_id: str, unit_id: str, record: list
 
 async def assessed(case, count: int) -> dict:
     async def ready() -> dict | None:
-        result = (await case.client.get(case.url("/assessment"), headers=case.admin)).json()
+        # Read the record first: an assessment read before it could predate the last step.
         record = [e for e in (await case.get())["evidence"] if e["kind"] == "pricing_record"][0]
-        return result if len(record["steps"]) == count else None
+        if len(record["steps"]) != count:
+            return None
+        return (await case.client.get(case.url("/assessment"), headers=case.admin)).json()
 
     return await eventually(ready, timeout=5)
 
