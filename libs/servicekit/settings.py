@@ -25,6 +25,10 @@ class KezhuanSettings(BaseSettings):
     data_dir: Path = Path("var")
     stream_replicas: int = 1
     log_level: str = "info"
+    max_deliver: int = 20
+    """Deliveries of an event a consumer fails on before it is dead-lettered."""
+    access_log: bool = True
+    """One JSON log line per HTTP request (gateway and services)."""
 
     database_url_ownership: str | None = None
     database_url_pricing: str | None = None
