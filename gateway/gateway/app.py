@@ -21,6 +21,7 @@ from gateway.proxy import (
 from gateway.routes import API_PREFIX, TEST_CLOCK_PATH
 from gateway.tokens import TokenCache
 from servicekit.middleware import BodyLimitMiddleware
+from servicekit.observability import configure_logging
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 
 log = logging.getLogger("kezhuan.gateway")
@@ -40,7 +41,7 @@ class Gateway:
             total_timeout=upstream_timeout,
         )
         self.tokens = TokenCache(settings.jwt_secret.get_secret_value())
-        self.proxy = Proxy(self.upstreams, self.tokens, self.metrics)
+        self.proxy = Proxy(self.upstreams, self.tokens, self.metrics, log_requests=settings.access_log)
         endpoints = create_endpoints(
             upstreams=self.upstreams,
             metrics=self.metrics,
@@ -108,5 +109,5 @@ def create_app(
 ) -> Gateway:
     """Build the gateway (uvicorn's `--factory` calls it without arguments)."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(GATEWAY, settings.log_level)
     return Gateway(settings, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout)

@@ -5,6 +5,8 @@ API_PREFIX = "/api/v1/"
 TEST_CLOCK_PATH = "/api/v1/test-clock"
 AUDIT_VERIFY_PATH = "/api/v1/audit/verify"
 """Every service has its own audit log; `?service=<name>` picks which one to verify."""
+OPERATIONS_SEGMENTS = frozenset({"dead-letters", "outbox"})
+"""Every service has its own dead letters and outbox; `?service=<name>` picks whose (operators only)."""
 
 ROUTES: dict[str, str] = {
     # ownership
