@@ -26,6 +26,9 @@ test: install ## unit, integration and end-to-end tests (SQLite; PostgreSQL when
 test-postgres: install ## the same suite against the PostgreSQL at $(POSTGRES_URL)
 	KEZHUAN_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+demo: install ## load the Liaoning demo dataset into the running system (`make run` first); idempotent
+	$(BIN)/python -m kezhuan.demo
+
 migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
 	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
 
