@@ -151,7 +151,9 @@ async def _tail(url: str, subject: str, from_start: bool, limit: int | None) -> 
     from contracts.envelope import STREAM
 
     try:
-        connection = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+        connection = await asyncio.wait_for(
+            nats.connect(url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0), timeout=5
+        )
     except Exception as exc:
         raise CliError(f"cannot connect to NATS at {url} ({exc})") from exc
     try:

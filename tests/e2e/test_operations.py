@@ -18,13 +18,6 @@ from tests.e2e.conftest import RunningSystem
 
 pytestmark = pytest.mark.e2e
 
-COUNTED = {
-    "ownership": ["units", "achievements", "empowerments", "idempotency_keys"],
-    "pricing": ["transactions", "idempotency_keys"],
-    "exemption": ["idempotency_keys"],
-    "finance": ["idempotency_keys"],
-}
-
 
 async def _row_counts(running: RunningSystem) -> dict[str, int]:
     counts: dict[str, int] = {}
@@ -128,7 +121,7 @@ async def test_metrics_show_the_outbox_backlog_and_consumer_lag_through_a_nats_o
         text = (await ownership.get("/metrics")).text
         assert _metric(text, "kezhuan_outbox_pending") == 0
         assert _metric(text, "kezhuan_nats_connected") == 1
-        assert _metric(text, "kezhuan_http_requests_total", route="/api/v1/units/{unit_id}") is not None or "kezhuan_http_requests" in text
+        assert _metric(text, "kezhuan_http_requests_total", route="/api/v1/units", method="POST", status="201") >= 1
         lag = _metric((await pricing.get("/metrics")).text, "kezhuan_consumer_pending", consumer="pricing-unit-policies")
         assert lag == 0
 
@@ -180,3 +173,10 @@ async def test_the_cli_reports_outbox_status_and_dead_letters_of_the_running_sys
     assert "no dead letters" in capsys.readouterr().out
     assert await asyncio.to_thread(cli, ["dlq", "show", "999999", "--service", "pricing", "--gateway", gateway]) == 1
     assert "404" in capsys.readouterr().err
+
+
+async def test_the_cli_tails_events_from_the_stream(running: RunningSystem, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["events", "tail", "--nats", running.supervisor.nats_url, "--type", "ownership.unit.registered", "--from-start", "--count", "1"]
+    assert await asyncio.to_thread(cli, argv) == 0
+    event = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert event["type"] == "ownership.unit.registered" and event["specversion"] == "1.0"
