@@ -30,6 +30,9 @@ bench: install ## benchmarks of issue 8 (≈ 8 min): bench/results/latest.json a
 	command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk) >/dev/null
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+demo: install ## load the Liaoning demo dataset into the running system (`make run` first); idempotent
+	$(BIN)/python -m kezhuan.demo
+
 migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
 	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
 

@@ -24,6 +24,7 @@ from gateway.tokens import TokenCache
 from gateway.webhooks.runtime import WebhookRuntime
 from gateway.webhooks.service import RetryPolicy
 from servicekit.middleware import BodyLimitMiddleware
+from servicekit.observability import configure_logging
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 
 log = logging.getLogger("kezhuan.gateway")
@@ -50,7 +51,13 @@ class Gateway:
             total_timeout=upstream_timeout,
         )
         self.tokens = TokenCache(settings.jwt_secret.get_secret_value())
-        self.proxy = Proxy(self.upstreams, self.tokens, self.metrics, RateLimiter(settings.rate_limit_per_minute))
+        self.proxy = Proxy(
+            self.upstreams,
+            self.tokens,
+            self.metrics,
+            RateLimiter(settings.rate_limit_per_minute),
+            log_requests=settings.access_log,
+        )
         self.webhooks = WebhookRuntime(settings, webhooks) if webhooks is not None else None
         endpoints = create_endpoints(
             upstreams=self.upstreams,
@@ -126,7 +133,7 @@ def create_app(
 ) -> Gateway:
     """Build the gateway (uvicorn's `--factory` calls it without arguments); `webhooks=None` runs none."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(GATEWAY, settings.log_level)
     return Gateway(
         settings, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout, webhooks=webhooks
     )

@@ -19,12 +19,14 @@ from yarl import URL
 
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
-from gateway.routes import AUDIT_VERIFY_PATH, ROUTES, first_segment, has_dot_segment
+from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first_segment, has_dot_segment
 from gateway.tokens import TokenCache
 from servicekit.middleware import MAX_BODY_BYTES
+from servicekit.observability import continue_trace
 from servicekit.problems import problem
 
 log = logging.getLogger("kezhuan.gateway")
+access_log = logging.getLogger("kezhuan.access")
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -48,7 +50,8 @@ _HOP_BY_HOP = frozenset(
 )
 # Host is the upstream's, Content-Length is recomputed from the body sent on, the request id
 # is replaced by the accepted/generated one, and Expect was already answered by this server.
-_DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"x-request-id", b"expect"}
+# The trace context is continued (a new span in the caller's trace) rather than passed on.
+_DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"x-request-id", b"expect", b"traceparent"}
 # uvicorn writes its own Date and Server; the gateway writes the request id itself.
 _DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 _REQUEST_ID_MAX = 200
@@ -65,6 +68,24 @@ _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 def new_request_id() -> str:
     """A random UUID4 as 32 hex digits; as `uuid.uuid4().hex`, at half the cost (most callers send none)."""
     return "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET)
+
+
+def log_access(
+    method: str, path: str, status: int, seconds: float, request_id: str, traceparent: str | None, service: str
+) -> None:
+    """One JSON access-log line (skipped cheaply when INFO is off)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "upstream": service,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+    }
+    if traceparent:
+        fields["trace_id"] = traceparent[3:35]
+        fields["span_id"] = traceparent[36:52]
+    access_log.info("%s %s %s", method, path, status, extra={"fields": fields})
 
 
 class UpstreamError(Exception):
@@ -166,10 +187,10 @@ def _decode_lenient(raw: bytes) -> str:
 
 def _scan_headers(
     raw_headers: Iterable[tuple[bytes, bytes]], decode: Callable[[bytes], str]
-) -> tuple[list[tuple[str, str]], bytes | None, str | None, bytes | None, bool]:
+) -> tuple[list[tuple[str, str]], bytes | None, str | None, bytes | None, bool, bytes | None]:
     """One pass: the headers to forward, and the few the gateway itself acts on."""
     forwarded: list[tuple[str, str]] = []
-    request_id = authorization = content_length = connection = None
+    request_id = authorization = content_length = connection = traceparent = None
     chunked = False
     for name, value in raw_headers:
         if name in _DROP_REQUEST:
@@ -181,6 +202,8 @@ def _scan_headers(
                 chunked = True
             elif name == b"connection":
                 connection = value
+            elif name == b"traceparent":
+                traceparent = value
             continue
         text = decode(value)
         if name == b"authorization":
@@ -191,7 +214,7 @@ def _scan_headers(
         named = {token.strip().lower() for token in connection.split(b",")} - {b"close", b"keep-alive"}
         if named:
             forwarded = [(k, v) for k, v in forwarded if k.lower().encode() not in named]
-    return forwarded, request_id, authorization, content_length, chunked
+    return forwarded, request_id, authorization, content_length, chunked, traceparent
 
 
 def _ascii(raw: bytes, safe: str) -> str:
@@ -208,7 +231,9 @@ class Proxy:
         tokens: TokenCache,
         metrics: GatewayMetrics,
         limiter: RateLimiter | None = None,
+        log_requests: bool = True,
     ) -> None:
+        self.log_requests = log_requests
         self.upstreams = upstreams
         self.tokens = tokens
         self.metrics = metrics
@@ -220,11 +245,11 @@ class Proxy:
         method: str = scope["method"]
         path: str = scope["path"]
         try:
-            forwarded, raw_id, authorization, content_length, chunked = _scan_headers(
+            forwarded, raw_id, authorization, content_length, chunked, raw_trace = _scan_headers(
                 scope["headers"], _decode_strict
             )
         except UnicodeDecodeError:
-            forwarded, raw_id, authorization, content_length, chunked = _scan_headers(
+            forwarded, raw_id, authorization, content_length, chunked, raw_trace = _scan_headers(
                 scope["headers"], _decode_lenient
             )
         if raw_id and raw_id.isascii():
@@ -234,9 +259,12 @@ class Proxy:
             request_id = new_request_id()
             raw_id = request_id.encode()
         forwarded.append(("X-Request-ID", request_id))
+        traceparent = continue_trace(raw_trace.decode("latin-1") if raw_trace else None)
+        forwarded.append(("traceparent", traceparent))
 
-        service = ROUTES.get(first_segment(path))
-        if service is None and path == AUDIT_VERIFY_PATH:
+        segment = first_segment(path)
+        service = ROUTES.get(segment)
+        if service is None and (path == AUDIT_VERIFY_PATH or segment in OPERATIONS_SEGMENTS):
             service = self._audit_service(scope["query_string"])
             if service is None:
                 return await self._refuse(
@@ -330,7 +358,10 @@ class Proxy:
                 scope, receive, send
             )
         finally:
-            self.metrics.observe(service, method, status, perf_counter() - started)
+            elapsed = perf_counter() - started
+            self.metrics.observe(service, method, status, elapsed)
+            if self.log_requests:
+                log_access(method, path, status, elapsed, request_id, traceparent, service)
 
     async def _refuse(
         self,
@@ -344,10 +375,13 @@ class Proxy:
         headers: dict[str, str] | None = None,
     ) -> None:
         await problem(status, detail, headers={**(headers or {}), "X-Request-ID": request_id})(scope, receive, send)
-        self.metrics.observe(GATEWAY, scope["method"], status, perf_counter() - started)
+        elapsed = perf_counter() - started
+        self.metrics.observe(GATEWAY, scope["method"], status, elapsed)
+        if self.log_requests:
+            log_access(scope["method"], scope["path"], status, elapsed, request_id, None, GATEWAY)
 
 
     def _audit_service(self, query_string: bytes) -> str | None:
-        """The service named by `?service=` on the audit endpoint, if it is one."""
+        """The service named by `?service=` on the audit and dead-letter endpoints, if it is one."""
         names = parse_qs(query_string.decode("latin-1")).get("service", [])
         return names[0] if len(names) == 1 and names[0] in self._bases else None

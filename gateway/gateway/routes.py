@@ -7,6 +7,8 @@ WEBHOOKS_PATH = "/api/v1/webhooks"
 """Served by the gateway itself, like the test clock: webhooks run inside the gateway process."""
 AUDIT_VERIFY_PATH = "/api/v1/audit/verify"
 """Every service has its own audit log; `?service=<name>` picks which one to verify."""
+OPERATIONS_SEGMENTS = frozenset({"dead-letters", "outbox"})
+"""Every service has its own dead letters and outbox; `?service=<name>` picks whose (operators only)."""
 
 ROUTES: dict[str, str] = {
     # ownership

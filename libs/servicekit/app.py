@@ -22,11 +22,14 @@ from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
 from servicekit.auth import SERVICE_ROLE, mint_token, require_role
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
+from servicekit.context import traceparent_var
+from servicekit.deadletters import DeadLetters, dead_letter_router
 from servicekit.db import create_engine, create_sessionmaker, infrastructure
 from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
 from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
+from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
 from servicekit.outbox import OutboxRelay, outbox_backlog
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
@@ -80,12 +83,17 @@ class Runtime:
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
         self.relay = OutboxRelay(self.sessions, self.tables, self.nats)
         self.consumers = [
-            ConsumerRunner(spec.name, consumer, self.sessions, self.tables, self.nats, self.after_commit)
+            ConsumerRunner(
+                spec.name, consumer, self.sessions, self.tables, self.nats, self.after_commit, settings.max_deliver
+            )
             for consumer in spec.consumers
         ]
+        self.dead_letters = DeadLetters(spec.name, self.nats)
         self._injected_peers = peers if peers is not None else {}
         self.peers: dict[str, httpx.AsyncClient] = {}
         self.sweeps_run = 0
+        self.sweeps_by_name: dict[str, list[int]] = {sweeper.name: [0, 0] for sweeper in spec.sweepers}
+        """Per sweeper: [passes completed, passes failed]."""
         self._tasks: list[asyncio.Task] = []
 
     def after_commit(self, session: AsyncSession) -> None:
@@ -109,7 +117,10 @@ class Runtime:
             response = await client.get(
                 path,
                 params={k: v for k, v in params.items() if v is not None},
-                headers={"Authorization": f"Bearer {self.service_token()}"},
+                headers={
+                    "Authorization": f"Bearer {self.service_token()}",
+                    "traceparent": continue_trace(traceparent_var.get()),
+                },
             )
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"the {service} service could not be reached") from exc
@@ -160,9 +171,11 @@ class Runtime:
                         await sweeper.run(session, self.clock.now())
                     self.after_commit(session)
                 self.sweeps_run += 1
+                self.sweeps_by_name[sweeper.name][0] += 1
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self.sweeps_by_name[sweeper.name][1] += 1
                 log.exception("sweeper %s failed; retrying", sweeper.name)
 
     async def _seal_audit_forever(self) -> None:
@@ -262,7 +275,8 @@ def _infrastructure_router() -> APIRouter:
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
-        return Response(await _render_metrics(runtime), media_type="text/plain; version=0.0.4")
+        body = await _render_metrics(runtime, request.app.state.request_metrics)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     async def set_clock(request: Request, setting: ClockSetting) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
@@ -301,9 +315,64 @@ def _infrastructure_router() -> APIRouter:
     return router
 
 
-async def _render_metrics(runtime: Runtime) -> bytes:
+class OutboxStatus(BaseModel):
+    """The service's outbox: rows not yet on NATS and how long the oldest has waited."""
+
+    service: str
+    pending: int
+    oldest_age_seconds: float
+    nats_connected: bool
+    dead_letters: int | None
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/api/v1/outbox", response_model=OutboxStatus)
+    async def outbox_status(ctx: Ctx) -> Any:
+        """Outbox backlog and dead letters of this service (platform_admin)."""
+        require_role(ctx.user, "platform_admin")
+        runtime = ctx.runtime
+        pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+        return await ctx.respond(
+            OutboxStatus(
+                service=runtime.service,
+                pending=pending,
+                oldest_age_seconds=round(oldest_age, 3),
+                nats_connected=runtime.nats.connected,
+                dead_letters=await _dead_letter_count(runtime),
+            )
+        )
+
+    return router
+
+
+async def _consumer_lag(runtime: Runtime) -> dict[str, tuple[int, int, int]]:
+    """Each durable's (pending, ack-pending, redelivered) on the server; omitted while NATS is away."""
+    lags: dict[str, tuple[int, int, int]] = {}
+    for consumer in runtime.consumers:
+        try:
+            lag = await consumer.lag()
+        except Exception:  # NATS away or the durable not created yet: report what we can
+            continue
+        if lag is not None:
+            lags[consumer.durable] = lag
+    return lags
+
+
+async def _dead_letter_count(runtime: Runtime) -> int | None:
+    try:
+        return await runtime.dead_letters.count()
+    except Exception:
+        return None
+
+
+async def _render_metrics(runtime: Runtime, requests: RequestMetrics) -> bytes:
     pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+    lags = await _consumer_lag(runtime)
+    dead_letters = await _dead_letter_count(runtime)
     registry = CollectorRegistry()
+    registry.register(requests)
 
     class _Collector:
         def collect(self) -> Any:
@@ -320,9 +389,41 @@ async def _render_metrics(runtime: Runtime) -> bytes:
             for consumer in runtime.consumers:
                 applied.add_metric([consumer.durable], consumer.applied)
                 redelivered.add_metric([consumer.durable], consumer.redelivered)
+            dead_lettered = CounterMetricFamily(
+                "kezhuan_consumer_dead_lettered", "events this process moved to the dead-letter stream", labels=["consumer"]
+            )
+            pending_gauge = GaugeMetricFamily(
+                "kezhuan_consumer_pending", "events on the stream not yet delivered to the durable", labels=["consumer"]
+            )
+            ack_pending = GaugeMetricFamily(
+                "kezhuan_consumer_ack_pending", "events delivered but not yet acknowledged", labels=["consumer"]
+            )
+            server_redelivered = GaugeMetricFamily(
+                "kezhuan_consumer_server_redelivered", "events the server is redelivering now", labels=["consumer"]
+            )
+            for consumer in runtime.consumers:
+                dead_lettered.add_metric([consumer.durable], consumer.dead_lettered)
+                if consumer.durable in lags:
+                    num_pending, num_ack_pending, num_redelivered = lags[consumer.durable]
+                    pending_gauge.add_metric([consumer.durable], num_pending)
+                    ack_pending.add_metric([consumer.durable], num_ack_pending)
+                    server_redelivered.add_metric([consumer.durable], num_redelivered)
             yield applied
             yield redelivered
+            yield dead_lettered
+            yield pending_gauge
+            yield ack_pending
+            yield server_redelivered
+            if dead_letters is not None:
+                yield GaugeMetricFamily(
+                    "kezhuan_dead_letters", "dead letters of this service awaiting an operator", value=dead_letters
+                )
             yield CounterMetricFamily("kezhuan_sweeper_runs", "sweeper passes", value=runtime.sweeps_run)
+            runs = CounterMetricFamily("kezhuan_sweeper_passes", "sweeper passes by outcome", labels=["sweeper", "outcome"])
+            for name, (done, failed) in runtime.sweeps_by_name.items():
+                runs.add_metric([name, "ok"], done)
+                runs.add_metric([name, "failed"], failed)
+            yield runs
 
     registry.register(_Collector())
     return generate_latest(registry)
@@ -335,7 +436,8 @@ def create_service_app(
 ) -> FastAPI:
     """Build a service's ASGI app; `peers` lets tests route lookups to in-process apps."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(spec.name, settings.log_level)
+    request_metrics = RequestMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -354,10 +456,14 @@ def create_service_app(
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
+    app.state.request_metrics = request_metrics
     install_problem_handlers(app)
     app.include_router(_infrastructure_router())
+    app.include_router(dead_letter_router())
+    app.include_router(_operations_router())
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=request_metrics, log_requests=settings.access_log)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.envelope import STREAM, CloudEvent, subject_for
 from servicekit.clock import real_now
 from servicekit.audit import ACTOR_KEY
-from servicekit.context import request_id_var, traceparent_var
+from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
+from servicekit.deadletters import publish_dead_letter
 from servicekit.natsio import NatsLink
 
 log = logging.getLogger("kezhuan.consumers")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 MAX_DELIVER = 20
+"""Default deliveries before an event is dead-lettered (KEZHUAN_MAX_DELIVER overrides it)."""
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,19 @@ class ConsumerRunner:
         tables: InfrastructureTables,
         link: NatsLink,
         on_commit: Callable[[AsyncSession], None],
+        max_deliver: int = MAX_DELIVER,
     ) -> None:
+        self.service = service
         self.durable = f"{service}-{spec.name}"
         self.spec = spec
+        self.max_deliver = max_deliver
         self._sessions = sessions
         self._tables = tables
         self._link = link
         self._on_commit = on_commit
         self.applied = 0
         self.redelivered = 0
+        self.dead_lettered = 0
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -64,7 +70,9 @@ class ConsumerRunner:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=10,  # a crashed consumer's in-flight messages come back after this
-            max_deliver=MAX_DELIVER,
+            # Unlimited on the server: this runner dead-letters at max_deliver itself, and an event
+            # whose dead-lettering failed (NATS away) must come back to be dead-lettered again.
+            max_deliver=-1,
             max_ack_pending=1000,
         )
 
@@ -110,22 +118,70 @@ class ConsumerRunner:
             log.error("consumer %s: not a CloudEvent, terminating it: %r", self.durable, message.data[:200])
             await message.term()
             return
-        if getattr(message.metadata, "num_delivered", 1) > 1:
+        deliveries = getattr(message.metadata, "num_delivered", None) or 1
+        if deliveries > 1:
             self.redelivered += 1
         request_token = request_id_var.set(event.requestid)
         trace_token = traceparent_var.set(event.traceparent)
+        fields = {"consumer": self.durable}
+        unit_id = event.data.get("unit_id")
+        if isinstance(unit_id, str):
+            fields["unit"] = unit_id
+        fields_token = log_fields_var.set(fields)
         try:
-            applied = await self.apply(event)
-        except Exception:
-            log.exception("consumer %s failed on %s %s; will retry", self.durable, event.type, event.id)
-            await message.nak(delay=1)
-            return
+            try:
+                applied = await self.apply(event)
+            except Exception as exc:
+                if deliveries < self.max_deliver:
+                    log.exception("consumer %s failed on %s %s; will retry", self.durable, event.type, event.id)
+                    await message.nak(delay=1)
+                else:
+                    await self._dead_letter(message, event, exc, deliveries)
+                return
+            if applied:
+                self.applied += 1
+                log.info("consumer %s applied %s %s", self.durable, event.type, event.id)
         finally:
             request_id_var.reset(request_token)
             traceparent_var.reset(trace_token)
-        if applied:
-            self.applied += 1
+            log_fields_var.reset(fields_token)
         await message.ack()
+
+    async def _dead_letter(self, message: Any, event: CloudEvent, exc: Exception, deliveries: int) -> None:
+        """The last delivery failed: keep the event on the dead-letter stream, then stop redelivering it."""
+        log.exception(
+            "consumer %s failed on %s %s for the %d. time; dead-lettering it",
+            self.durable, event.type, event.id, deliveries,
+        )
+        js = self._link.jetstream()
+        try:
+            if js is None:
+                raise ConnectionError("NATS is not connected")
+            await publish_dead_letter(
+                js,
+                service=self.service,
+                durable=self.durable,
+                envelope=message.data,
+                event_id=event.id,
+                event_type=event.type,
+                reason=f"{type(exc).__name__}: {exc}",
+                deliveries=deliveries,
+                at=real_now(),
+            )
+        except Exception as failure:  # not kept yet: it must come back and be dead-lettered again
+            log.warning("consumer %s could not dead-letter %s (%s); will retry", self.durable, event.id, failure)
+            await message.nak(delay=1)
+            return
+        self.dead_lettered += 1
+        await message.term()
+
+    async def lag(self) -> tuple[int, int, int] | None:
+        """(pending, ack-pending, redelivered) of the durable on the server; None while NATS is away."""
+        js = self._link.jetstream()
+        if js is None:
+            return None
+        info = await js.consumer_info(STREAM, self.durable, timeout=1)
+        return info.num_pending or 0, info.num_ack_pending or 0, info.num_redelivered or 0
 
     async def apply(self, event: CloudEvent) -> bool:
         """Run the handler and record the inbox row in one transaction; False if already applied."""

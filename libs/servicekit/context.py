@@ -5,3 +5,5 @@ from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
+log_fields_var: ContextVar[dict[str, str] | None] = ContextVar("log_fields", default=None)
+"""Extra fields for every log line of the current request or event (e.g. `unit`), filled as they become known."""

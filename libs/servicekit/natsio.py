@@ -12,6 +12,7 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from contracts.envelope import STREAM
+from servicekit.deadletters import dlq_stream_config
 
 log = logging.getLogger("kezhuan.nats")
 
@@ -31,11 +32,11 @@ def stream_config(replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update the stream, idempotently, also on an external NATS."""
-    config = stream_config(replicas)
+async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamConfig | None = None) -> None:
+    """Create or update the stream (by default KEZHUAN), idempotently, also on an external NATS."""
+    config = config or stream_config(replicas)
     try:
-        await js.stream_info(STREAM)
+        await js.stream_info(config.name)
     except NotFoundError:
         try:
             await js.add_stream(config)
@@ -82,6 +83,7 @@ class NatsLink:
                 )
                 js = nc.jetstream(timeout=5)
                 await ensure_stream(js, self.replicas)
+                await ensure_stream(js, config=dlq_stream_config(self.replicas))
                 self._js = js
                 self.nc = nc
             except asyncio.CancelledError:

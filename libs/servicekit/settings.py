@@ -29,6 +29,10 @@ class KezhuanSettings(BaseSettings):
     log_level: str = "info"
     rate_limit_per_minute: int = 60000
     """Gateway: requests a minute per client (token `sub`, or IP when anonymous); 0 turns it off."""
+    max_deliver: int = 20
+    """Deliveries of an event a consumer fails on before it is dead-lettered."""
+    access_log: bool = True
+    """One JSON log line per HTTP request (gateway and services)."""
 
     database_url_ownership: str | None = None
     database_url_pricing: str | None = None

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from servicekit.audit import ACTOR_KEY
 from servicekit.auth import Principal, decode_token
 from servicekit.clock import real_now
+from servicekit.context import log_fields_var
 from servicekit.errors import Conflict, InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
@@ -150,6 +151,9 @@ async def _context(
     principal = None
     if credentials is not None:
         principal = decode_token(credentials.credentials, runtime.settings.jwt_secret.get_secret_value())
+        fields = log_fields_var.get()
+        if fields is not None and principal.unit_id:
+            fields["unit"] = principal.unit_id
     elif "authorization" in request.headers:
         raise Unauthorized("the Authorization header must be `Bearer <token>`")
     async with runtime.sessions() as session:
