@@ -40,7 +40,7 @@ def _schemathesis(running: RunningSystem, headers: dict[str, str], report: Path)
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIME_BUDGET_S + 60)
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIME_BUDGET_S + 60, cwd=report.parent)
 
 
 @pytest.mark.parametrize("caller", ["platform_admin", "unit_admin"])
