@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -58,6 +59,10 @@ def problem(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+TEXT_NOT_STORABLE = frozenset({"22021", "22P05"})
+"""PostgreSQL SQLSTATEs for text it cannot hold (a NUL character, an untranslatable one): bad input, not a fault."""
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
@@ -96,6 +101,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, exc: DBAPIError) -> Response:
+        if getattr(exc.orig, "sqlstate", None) in TEXT_NOT_STORABLE:
+            return problem(422, "text must not contain NUL (\\u0000) or other characters that cannot be stored")
+        log.exception("database error", exc_info=exc)
+        return problem(500, "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
