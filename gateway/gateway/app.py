@@ -25,6 +25,7 @@ from gateway.webhooks.runtime import WebhookRuntime
 from gateway.webhooks.service import RetryPolicy
 from servicekit.middleware import BodyLimitMiddleware
 from servicekit.observability import configure_logging
+from servicekit.tracing import configure_tracing
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 
 log = logging.getLogger("kezhuan.gateway")
@@ -134,6 +135,7 @@ def create_app(
     """Build the gateway (uvicorn's `--factory` calls it without arguments); `webhooks=None` runs none."""
     settings = settings or get_settings()
     configure_logging(GATEWAY, settings.log_level)
+    configure_tracing(GATEWAY, settings.otel_exporter)
     return Gateway(
         settings, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout, webhooks=webhooks
     )

@@ -21,6 +21,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first_segment, has_dot_segment
 from gateway.tokens import TokenCache
+from servicekit import tracing
 from servicekit.middleware import MAX_BODY_BYTES
 from servicekit.observability import continue_trace
 from servicekit.problems import problem
@@ -86,6 +87,17 @@ def log_access(
         fields["trace_id"] = traceparent[3:35]
         fields["span_id"] = traceparent[36:52]
     access_log.info("%s %s %s", method, path, status, extra={"fields": fields})
+
+
+_SPAN_KEY = "kezhuan.span"
+"""Where the request's span waits in the ASGI scope (only while tracing is on)."""
+
+
+def _end_span(span: Any, status: int) -> None:
+    """Record the answer's status on the gateway's span (if any) and end it."""
+    if span is not None:
+        span.set_attribute("http.response.status_code", status)
+        span.end()
 
 
 class UpstreamError(Exception):
@@ -259,7 +271,17 @@ class Proxy:
             request_id = new_request_id()
             raw_id = request_id.encode()
         forwarded.append(("X-Request-ID", request_id))
-        traceparent = continue_trace(raw_trace.decode("latin-1") if raw_trace else None)
+        tracer = tracing.TRACER
+        if tracer is None:
+            span = None
+            traceparent = continue_trace(raw_trace.decode("latin-1") if raw_trace else None)
+        else:
+            span = tracing.start_span(
+                tracer, f"{method} /api/v1/{first_segment(path)}",
+                raw_trace.decode("latin-1") if raw_trace else None, tracing.SpanKind.SERVER,
+            )
+            traceparent = tracing.traceparent_of(span)
+            scope[_SPAN_KEY] = span  # for _refuse
         forwarded.append(("traceparent", traceparent))
 
         segment = first_segment(path)
@@ -299,7 +321,7 @@ class Proxy:
                 return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                return _end_span(span, 499)
             body = message.get("body", b"")
             if message.get("more_body", False):
                 parts = [body]
@@ -307,7 +329,7 @@ class Proxy:
                 while message.get("more_body", False):
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        return
+                        return _end_span(span, 499)
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:
@@ -362,6 +384,7 @@ class Proxy:
             self.metrics.observe(service, method, status, elapsed)
             if self.log_requests:
                 log_access(method, path, status, elapsed, request_id, traceparent, service)
+            _end_span(span, status)
 
     async def _refuse(
         self,
@@ -379,6 +402,9 @@ class Proxy:
         self.metrics.observe(GATEWAY, scope["method"], status, elapsed)
         if self.log_requests:
             log_access(scope["method"], scope["path"], status, elapsed, request_id, None, GATEWAY)
+        span = scope.get(_SPAN_KEY)
+        if span is not None:
+            _end_span(span, status)
 
 
     def _audit_service(self, query_string: bytes) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from servicekit import tracing
 from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
 from servicekit.auth import SERVICE_ROLE, mint_token, require_role
 from servicekit.clock import Clock, real_now
@@ -31,6 +32,7 @@ from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
 from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
 from servicekit.outbox import OutboxRelay, outbox_backlog
+from servicekit.tracing import configure_tracing
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 from servicekit.web import Ctx
@@ -119,7 +121,7 @@ class Runtime:
                 params={k: v for k, v in params.items() if v is not None},
                 headers={
                     "Authorization": f"Bearer {self.service_token()}",
-                    "traceparent": continue_trace(traceparent_var.get()),
+                    "traceparent": self._outgoing_traceparent(),
                 },
             )
         except httpx.HTTPError as exc:
@@ -129,6 +131,14 @@ class Runtime:
         if response.status_code >= 400:
             raise UpstreamUnavailable(f"the {service} service answered {response.status_code}")
         return response.json()
+
+    @staticmethod
+    def _outgoing_traceparent() -> str:
+        """With tracing on, the called service's span is a child of this request's span; else a new span id."""
+        current = traceparent_var.get()
+        if tracing.TRACER is not None and current:
+            return current
+        return continue_trace(current)
 
     async def start(self) -> None:
         await upgrade_to_head(self.engine, self.service)
@@ -437,6 +447,7 @@ def create_service_app(
     """Build a service's ASGI app; `peers` lets tests route lookups to in-process apps."""
     settings = settings or get_settings()
     configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name, settings.otel_exporter)
     request_metrics = RequestMetrics()
 
     @asynccontextmanager

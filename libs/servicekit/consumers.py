@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import STREAM, CloudEvent, subject_for
 from servicekit.clock import real_now
+from servicekit import tracing
 from servicekit.audit import ACTOR_KEY
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
@@ -122,7 +123,20 @@ class ConsumerRunner:
         if deliveries > 1:
             self.redelivered += 1
         request_token = request_id_var.set(event.requestid)
-        trace_token = traceparent_var.set(event.traceparent)
+        headers = message.headers
+        traceparent = (headers.get("traceparent") if headers else None) or event.traceparent
+        tracer = tracing.TRACER
+        span = None
+        if tracer is not None:
+            span = tracing.start_span(
+                tracer,
+                f"process {event.type}",
+                traceparent,
+                tracing.SpanKind.CONSUMER,
+                {"messaging.system": "nats", "messaging.consumer.group.name": self.durable, "messaging.message.id": event.id},
+            )
+            traceparent = tracing.traceparent_of(span)
+        trace_token = traceparent_var.set(traceparent)
         fields = {"consumer": self.durable}
         unit_id = event.data.get("unit_id")
         if isinstance(unit_id, str):
@@ -142,6 +156,8 @@ class ConsumerRunner:
                 self.applied += 1
                 log.info("consumer %s applied %s %s", self.durable, event.type, event.id)
         finally:
+            if span is not None:
+                span.end()
             request_id_var.reset(request_token)
             traceparent_var.reset(trace_token)
             log_fields_var.reset(fields_token)

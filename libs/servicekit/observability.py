@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
+from servicekit import tracing
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -167,7 +168,13 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        trace_token = traceparent_var.set(continue_trace(traceparent_var.get()))
+        tracer = tracing.TRACER
+        if tracer is None:
+            span = None
+            trace_token = traceparent_var.set(continue_trace(traceparent_var.get()))
+        else:
+            span = tracing.start_span(tracer, scope["method"], traceparent_var.get(), tracing.SpanKind.SERVER)
+            trace_token = traceparent_var.set(tracing.traceparent_of(span))
         fields_token = log_fields_var.set({})
         status = 500
 
@@ -192,5 +199,11 @@ class ObservabilityMiddleware:
                     status,
                     extra={"fields": {"route": template, "status": status, "duration_ms": round(elapsed * 1000, 2)}},
                 )
+            if span is not None:
+                span.update_name(f"{scope['method']} {template}")
+                span.set_attribute("http.request.method", scope["method"])
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                span.end()
             traceparent_var.reset(trace_token)
             log_fields_var.reset(fields_token)

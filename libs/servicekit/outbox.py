@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import CloudEvent, subject_for
-from servicekit import audit
+from servicekit import audit, tracing
 from servicekit.clock import real_now
 from servicekit.context import request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
@@ -125,11 +125,14 @@ class OutboxRelay:
         # row stays pending and is republished later; rows after it that did reach the stream are
         # not published twice (Nats-Msg-Id de-duplication), as with two relays racing.
         published: list[int] = []
+        tracer = tracing.TRACER
+        spans: list[Any] = []
+        headers = [self._headers(row, tracer, spans) for row in rows]
         try:
             outcomes = await asyncio.gather(
                 *(
-                    js.publish(row.nats_subject, row.envelope, timeout=2, headers={"Nats-Msg-Id": row.event_id})
-                    for row in rows
+                    js.publish(row.nats_subject, row.envelope, timeout=2, headers=row_headers)
+                    for row, row_headers in zip(rows, headers, strict=True)
                 ),
                 return_exceptions=True,
             )
@@ -141,10 +144,30 @@ class OutboxRelay:
                 else:
                     published.append(row.seq)
         finally:
+            for span in spans:
+                span.end()
             done = set(published)
             await self._finish(published, [row.seq for row in rows if row.seq not in done])
         self.published += len(published)
         return len(published) if len(published) == len(rows) else 0
+
+    def _headers(self, row: Any, tracer: Any, spans: list[Any]) -> dict[str, str]:
+        """`Nats-Msg-Id`, and the `traceparent` of the event (of its publish span when tracing is on)."""
+        headers = {"Nats-Msg-Id": row.event_id}
+        traceparent = orjson.loads(row.envelope).get("traceparent")
+        if tracer is not None:
+            span = tracing.start_span(
+                tracer,
+                f"publish {row.nats_subject}",
+                traceparent,
+                tracing.SpanKind.PRODUCER,
+                {"messaging.system": "nats", "messaging.destination.name": row.nats_subject, "messaging.message.id": row.event_id},
+            )
+            spans.append(span)
+            traceparent = tracing.traceparent_of(span)
+        if traceparent:
+            headers["traceparent"] = traceparent
+        return headers
 
     async def _claim(self) -> list[Any]:
         outbox = self._tables.outbox

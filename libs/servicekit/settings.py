@@ -33,6 +33,8 @@ class KezhuanSettings(BaseSettings):
     """Deliveries of an event a consumer fails on before it is dead-lettered."""
     access_log: bool = True
     """One JSON log line per HTTP request (gateway and services)."""
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    """OpenTelemetry spans: none, console (one JSON span a line on stdout) or otlp (OTEL_EXPORTER_OTLP_ENDPOINT)."""
 
     database_url_ownership: str | None = None
     database_url_pricing: str | None = None
