@@ -93,3 +93,57 @@ async def test_statements_per_concurrent_write(system: InProcessSystem) -> None:
           f"ownership SQL statements per write {sum(statements.values()) / writes:.2f}")
     for verb, n in sorted(statements.items(), key=lambda item: -item[1]):
         print(f"  {n / writes:6.2f}  {verb}")
+
+
+EVENTS = int(os.environ.get("PROFILE_EVENTS", "500"))
+
+
+async def test_profile_record_step_consumer(system: InProcessSystem, nats_url: str) -> None:
+    """CPU per `pricing.record.appended` applied by exemption (inbox + handler), published in bulk."""
+    import nats
+    import orjson
+
+    from contracts.envelope import CloudEvent, subject_for
+    from servicekit.clock import real_now
+
+    unit_id = (await system.register_unit())["id"]
+    runner = next(r for r in system.runtime("exemption").consumers if r.durable.endswith("pricing-record"))
+    connection = await nats.connect(nats_url)
+    js = connection.jetstream()
+
+    async def publish(count: int) -> None:
+        for seq in range(count):
+            data = {"transaction_id": f"tx-{uuid.uuid4().hex[:8]}", "unit_id": unit_id, "achievement_id": "ach-1",
+                    "seq": 1, "at": real_now().isoformat(), "step": "opened", "actor": "unit_admin",
+                    "details": {"method": "agreement"}}
+            event = CloudEvent(id=uuid.uuid4().hex, source="/kezhuan/pricing", type="pricing.record.appended",
+                               time=real_now(), subject=data["transaction_id"], data=data)
+            await js.publish(subject_for(event.type), orjson.dumps(event.model_dump(mode="json", exclude_none=True)),
+                             headers={"Nats-Msg-Id": event.id})
+
+    async def consumed(target: int) -> None:
+        await eventually(lambda: _true(runner.applied >= target), timeout=120, interval=0.02)
+
+    try:
+        await publish(50)
+        await consumed(runner.applied + 50 - runner.applied)  # warm-up
+        for profiled in (False, True):
+            target = runner.applied + EVENTS
+            profile = cProfile.Profile()
+            cpu, started = time.process_time(), time.perf_counter()
+            if profiled:
+                profile.enable()
+            await publish(EVENTS)
+            await consumed(target)
+            if profiled:
+                profile.disable()
+                report("pricing.record.appended consumed by exemption", profile, EVENTS, time.perf_counter() - started)
+            else:
+                print(f"\n=== unprofiled: {EVENTS} events, process CPU {(time.process_time() - cpu) / EVENTS * 1e3:.2f} ms/event "
+                      f"(publishing included), wall {time.perf_counter() - started:.2f} s")
+    finally:
+        await connection.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
