@@ -40,6 +40,7 @@ def report(label: str, profile: cProfile.Profile, count: int, wall: float) -> No
     print(f"\n=== {label}: {count} ops, wall {wall:.2f} s, profiled CPU {total / count * 1e3:.2f} ms/op")
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("cumulative").print_stats(r"logging/__init__|observability", 8)  # the JSON log lines
     print(out.getvalue())
 
 
