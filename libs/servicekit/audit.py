@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -114,15 +114,16 @@ async def _seal_batch(sessions: async_sessionmaker, table: Table) -> int:
                 select(table).where(table.c.position.is_(None)).order_by(table.c.seq).limit(SEAL_BATCH)
             )
         ).all()
+        links: list[dict[str, Any]] = []
         for row in pending:
             position += 1
             link = entry_hash(prev, row, position)
-            await session.execute(
-                update(table)
-                .where(table.c.seq == row.seq)
-                .values(position=position, prev_hash=prev, entry_hash=link)
-            )
+            links.append({"sealed_seq": row.seq, "position": position, "prev_hash": prev, "entry_hash": link})
             prev = link
+        if links:
+            # One executemany for the batch: an UPDATE statement per entry was most of the
+            # sealing's CPU (bench/README.md, scenario 2), and every audited write is sealed.
+            await session.execute(update(table).where(table.c.seq == bindparam("sealed_seq")), links)
         return len(pending)
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -206,23 +207,17 @@ class ConsumerRunner:
             session.info[ACTOR_KEY] = f"consumer:{self.durable}"
             try:
                 async with session.begin():
-                    seen = (
-                        await session.execute(
-                            select(inbox.c.event_id).where(
-                                inbox.c.consumer == self.durable, inbox.c.event_id == event.id
-                            )
-                        )
-                    ).first()
-                    if seen:
-                        return False
-                    await session.execute(
-                        inbox.insert().values(
-                            consumer=self.durable,
-                            event_id=event.id,
-                            event_type=event.type,
-                            received_at=real_now(),
-                        )
+                    # Claim the event with one INSERT … ON CONFLICT DO NOTHING (a SELECT then an INSERT
+                    # before): no row inserted means it was applied already. A replica applying it at
+                    # the same moment makes PostgreSQL wait for that transaction, then do nothing.
+                    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+                    claimed = await session.execute(
+                        insert(inbox)
+                        .values(consumer=self.durable, event_id=event.id, event_type=event.type, received_at=real_now())
+                        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
                     )
+                    if claimed.rowcount == 0:
+                        return False
                     await self.spec.handler(session, event)
             except IntegrityError:
                 # Another replica applied the same event concurrently; its commit won.

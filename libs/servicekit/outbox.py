@@ -104,7 +104,10 @@ class OutboxRelay:
                 pass
             self._wake.clear()
             try:
-                while await self.relay_once():
+                # A short batch means nothing more was claimable: rows committed since then set the
+                # wake event again (cleared above), so an extra claim transaction that finds nothing
+                # (one per commit under load) is not needed. Other replicas' rows wait for the poll.
+                while await self.relay_once() == BATCH:
                     pass
             except asyncio.CancelledError:
                 raise

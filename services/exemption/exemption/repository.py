@@ -37,10 +37,3 @@ async def list_record_steps(session: AsyncSession, transaction_id: str, unit_id:
     )
     steps = (await session.execute(statement)).scalars()
     return [s for s in steps if s.unit_id is None or s.unit_id == unit_id]
-
-
-async def get_record_step(session: AsyncSession, transaction_id: str, seq: int) -> PricingRecordStep | None:
-    statement = select(PricingRecordStep).where(
-        PricingRecordStep.transaction_id == transaction_id, PricingRecordStep.seq == seq
-    )
-    return (await session.execute(statement)).scalar_one_or_none()

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import UnitPolicy
@@ -134,17 +135,16 @@ async def _review_request_days(runtime: "Runtime", session: AsyncSession, unit_i
 
 async def record_pricing_step(session: AsyncSession, *, transaction_id: str, unit_id: str | None, step: RecordStep) -> None:
     """Keep one step of a transaction's record; idempotent by (transaction_id, seq), in any order."""
-    if await repository.get_record_step(session, transaction_id, step.seq) is not None:
-        return
-    try:
-        async with session.begin_nested():
-            session.add(PricingRecordStep(
-                transaction_id=transaction_id, seq=step.seq, unit_id=unit_id, at=step.at, step=step.step,
-                actor=step.actor, details=step.details,
-            ))
-    except IntegrityError:
-        # A concurrent writer (event or backfill) stored the same step: the record is immutable, so theirs is ours.
-        pass
+    # One INSERT … ON CONFLICT DO NOTHING: the record is immutable, so a step already stored (by an
+    # earlier delivery, the backfill or a concurrent writer) is this one. It replaces a SELECT plus a
+    # savepointed ORM insert; exemption stores every step of every deal (bench scenario 3's CPU).
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(PricingRecordStep.__table__)
+        .values(transaction_id=transaction_id, seq=step.seq, unit_id=unit_id, at=step.at, step=step.step,
+                actor=step.actor, details=step.details)
+        .on_conflict_do_nothing(index_elements=["transaction_id", "seq"])
+    )
 
 
 async def _backfill_pricing_record(runtime: "Runtime", transaction_id: str, unit_id: str) -> list[RecordStep]:
