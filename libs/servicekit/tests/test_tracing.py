@@ -85,6 +85,7 @@ async def test_the_published_message_carries_the_events_traceparent_as_a_nats_he
     connection = await nats.connect(nats_url)
     received: asyncio.Queue = asyncio.Queue()
     subscription = await connection.subscribe(UNIT_REGISTERED, cb=received.put)
+    await connection.flush()  # the server knows the subscription before anything is published
     traceparent, trace_id, caller_span = _traceparent()
     try:
         response = await system.clients["ownership"].post(
