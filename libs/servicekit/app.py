@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from starlette.responses import Response
 
 from servicekit import tracing
 from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
-from servicekit.auth import SERVICE_ROLE, mint_token, require_role
+from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token, require_role
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
 from servicekit.context import traceparent_var
@@ -31,7 +32,7 @@ from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
 from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
-from servicekit.outbox import OutboxRelay, outbox_backlog
+from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_backlog
 from servicekit.tracing import configure_tracing
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
@@ -66,6 +67,15 @@ class ServiceSpec:
     description: str = ""
 
 
+def settle_garbage_collector() -> None:
+    """After start-up: freeze what start-up allocated (modules, app, mappers) out of the collector's
+    view, and collect young objects less often. Full collections scanning those long-lived objects
+    were the tail of a write (bench scenario 2: p99 80 → 38 ms, throughput +3-5 %)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 class Runtime:
     """Everything a running service owns (created in the lifespan, reachable as app.state.runtime)."""
 
@@ -75,18 +85,20 @@ class Runtime:
         self.settings = settings
         self.tables = infrastructure(spec.metadata)
         self.clock = Clock()
+        self.tokens = VerifiedTokens(settings.jwt_secret.get_secret_value())
         # Serialises setting the test clock with the periodic reload, so a reload that read the
         # previous setting can never overwrite a newer one (requests right after a PUT saw real time).
         self._clock_lock = asyncio.Lock()
         self.engine = create_engine(
             settings.database_url(spec.name), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
-        self.sessions = create_sessionmaker(self.engine)
+        self.sessions = create_sessionmaker(self.engine, sync_session_class=OutboxSession)
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
         self.relay = OutboxRelay(self.sessions, self.tables, self.nats)
+        self.sessions.configure(info={RELAY_KEY: self.relay.hand_over})
         self.consumers = [
             ConsumerRunner(
-                spec.name, consumer, self.sessions, self.tables, self.nats, self.after_commit, settings.max_deliver
+                spec.name, consumer, self.sessions, self.tables, self.nats, settings.max_deliver
             )
             for consumer in spec.consumers
         ]
@@ -97,11 +109,6 @@ class Runtime:
         self.sweeps_by_name: dict[str, list[int]] = {sweeper.name: [0, 0] for sweeper in spec.sweepers}
         """Per sweeper: [passes completed, passes failed]."""
         self._tasks: list[asyncio.Task] = []
-
-    def after_commit(self, session: AsyncSession) -> None:
-        """Wake the relay at once when a commit wrote events."""
-        if session.info.pop("outbox_dirty", False):
-            self.relay.wake()
 
     def service_token(self) -> str:
         """A short-lived token for read-only lookups at other services."""
@@ -179,7 +186,6 @@ class Runtime:
                     session.info[ACTOR_KEY] = f"sweeper:{sweeper.name}"
                     async with session.begin():
                         await sweeper.run(session, self.clock.now())
-                    self.after_commit(session)
                 self.sweeps_run += 1
                 self.sweeps_by_name[sweeper.name][0] += 1
             except asyncio.CancelledError:
@@ -455,6 +461,8 @@ def create_service_app(
         runtime = Runtime(spec, settings, peers)
         app.state.runtime = runtime
         await runtime.start()
+        if settings.settle_gc:
+            settle_garbage_collector()
         try:
             yield
         finally:

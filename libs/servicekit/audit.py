@@ -58,28 +58,25 @@ def _instant(value: datetime) -> str:
     return str(int(value.timestamp() * 1_000_000))
 
 
-async def append(
+def entry(
     session: AsyncSession,
-    table: Table,
     *,
     event_id: str,
     event_type: str,
     aggregate_id: str,
     request_id: str | None,
     envelope: bytes,
-) -> None:
-    """Record one state change, unsealed, in the caller's transaction."""
-    await session.execute(
-        table.insert().values(
-            event_id=event_id,
-            event_type=event_type,
-            aggregate_id=aggregate_id,
-            actor=session.info.get(ACTOR_KEY),
-            request_id=request_id,
-            payload_hash=payload_hash(envelope),
-            recorded_at=real_now(),
-        )
-    )
+) -> dict[str, Any]:
+    """The unsealed audit row of one state change (who caused it is in `session.info`)."""
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "aggregate_id": aggregate_id,
+        "actor": session.info.get(ACTOR_KEY),
+        "request_id": request_id,
+        "payload_hash": payload_hash(envelope),
+        "recorded_at": real_now(),
+    }
 
 
 async def seal_pending(sessions: async_sessionmaker, table: Table) -> int:

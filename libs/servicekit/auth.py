@@ -1,6 +1,7 @@
 """JWT auth (HS256) with the roles and unit scoping of API.md §2."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -61,6 +62,32 @@ def decode_token(token: str, secret: str) -> Principal:
     if not isinstance(sub, str) or (unit_id is not None and not isinstance(unit_id, str)):
         raise Unauthorized("invalid token: `sub` and `unit_id` must be strings")
     return Principal(sub=sub, name=str(claims.get("name", "")), roles=frozenset(roles), unit_id=unit_id)
+
+
+class VerifiedTokens:
+    """`decode_token` with memory: a token verified once counts as verified until its `exp` (at most
+    `max_age` seconds), so a client's every request does not pay for HMAC and claim checks again."""
+
+    def __init__(self, secret: str, *, max_entries: int = 10_000, max_age: float = 60.0) -> None:
+        self._secret = secret
+        self._max_entries = max_entries
+        self._max_age = max_age
+        self._verified: dict[str, tuple[float, Principal]] = {}  # insertion order: oldest first
+
+    def principal(self, token: str) -> Principal:
+        """The caller `token` names; Unauthorized as `decode_token` says."""
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None:
+            if now < cached[0]:
+                return cached[1]
+            del self._verified[token]
+        principal = decode_token(token, self._secret)
+        expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        if len(self._verified) >= self._max_entries:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (min(expires, now + self._max_age), principal)
+        return principal
 
 
 def mint_token(

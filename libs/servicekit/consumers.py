@@ -5,11 +5,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +33,13 @@ MAX_DELIVER = 20
 """Default deliveries before an event is dead-lettered (KEZHUAN_MAX_DELIVER overrides it)."""
 
 
+@lru_cache(maxsize=None)
+def _claim_statement(dialect: str, inbox: Table) -> Insert:
+    """`INSERT … ON CONFLICT DO NOTHING` into the inbox, built once per dialect and table."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
     """A durable consumer: its name, the event types it receives, and its handler."""
@@ -50,7 +59,6 @@ class ConsumerRunner:
         sessions: async_sessionmaker,
         tables: InfrastructureTables,
         link: NatsLink,
-        on_commit: Callable[[AsyncSession], None],
         max_deliver: int = MAX_DELIVER,
     ) -> None:
         self.service = service
@@ -60,7 +68,6 @@ class ConsumerRunner:
         self._sessions = sessions
         self._tables = tables
         self._link = link
-        self._on_commit = on_commit
         self.applied = 0
         self.redelivered = 0
         self.dead_lettered = 0
@@ -210,11 +217,9 @@ class ConsumerRunner:
                     # Claim the event with one INSERT … ON CONFLICT DO NOTHING (a SELECT then an INSERT
                     # before): no row inserted means it was applied already. A replica applying it at
                     # the same moment makes PostgreSQL wait for that transaction, then do nothing.
-                    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
                     claimed = await session.execute(
-                        insert(inbox)
-                        .values(consumer=self.durable, event_id=event.id, event_type=event.type, received_at=real_now())
-                        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                        _claim_statement(session.bind.dialect.name, inbox),
+                        {"consumer": self.durable, "event_id": event.id, "event_type": event.type, "received_at": real_now()},
                     )
                     if claimed.rowcount == 0:
                         return False
@@ -222,5 +227,4 @@ class ConsumerRunner:
             except IntegrityError:
                 # Another replica applied the same event concurrently; its commit won.
                 return False
-            self._on_commit(session)
         return True

@@ -33,6 +33,9 @@ class KezhuanSettings(BaseSettings):
     """Deliveries of an event a consumer fails on before it is dead-lettered."""
     access_log: bool = True
     """One JSON log line per HTTP request (gateway and services)."""
+    settle_gc: bool = True
+    """Freeze start-up objects out of the garbage collector once started (off where one process
+    starts services again and again, as the in-process tests do: frozen garbage is never freed)."""
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     """OpenTelemetry spans: none, console (one JSON span a line on stdout) or otlp (OTEL_EXPORTER_OTLP_ENDPOINT)."""
 

@@ -172,7 +172,8 @@ async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[D
 async def build_settings(databases: DatabaseFactory, nats_url: str, data_dir: Path, tag: str = "") -> KezhuanSettings:
     urls = {f"database_url_{name}": await databases.url(f"{name}{tag}") for name in SERVICES}
     return KezhuanSettings(
-        env="test", nats_url=nats_url, data_dir=data_dir, jwt_secret=DEV_JWT_SECRET, db_pool_size=3, db_max_overflow=2, **urls
+        env="test", nats_url=nats_url, data_dir=data_dir, jwt_secret=DEV_JWT_SECRET, db_pool_size=3, db_max_overflow=2,
+        settle_gc=False, **urls
     )
 
 

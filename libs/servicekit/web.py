@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from servicekit.audit import ACTOR_KEY
-from servicekit.auth import Principal, decode_token
+from servicekit.auth import Principal
 from servicekit.clock import real_now
 from servicekit.context import log_fields_var
 from servicekit.errors import Conflict, InvalidInput, Unauthorized
@@ -84,7 +84,6 @@ class RequestContext:
         except BaseException:
             await self.session.rollback()
             raise
-        self.runtime.after_commit(self.session)
         return _json_response(payload, status_code, _etag_of(result))
 
     async def _commit_idempotent(
@@ -126,7 +125,6 @@ class RequestContext:
         except BaseException:
             await self.session.rollback()
             raise
-        self.runtime.after_commit(self.session)
         return _json_response(payload, status_code, etag)
 
     async def _stored(self, owner: str, key: str) -> Any:
@@ -150,7 +148,7 @@ async def _context(
     runtime: Runtime = request.app.state.runtime
     principal = None
     if credentials is not None:
-        principal = decode_token(credentials.credentials, runtime.settings.jwt_secret.get_secret_value())
+        principal = runtime.tokens.principal(credentials.credentials)
         fields = log_fields_var.get()
         if fields is not None and principal.unit_id:
             fields["unit"] = principal.unit_id

@@ -38,7 +38,7 @@ async def test_a_poisoned_event_is_dead_lettered_then_redriven_once_after_the_fi
     poison = uuid.uuid4().hex
     handler = PoisonableHandler(poison)
     spec = ConsumerSpec(name=f"poison-{poison[:8]}", event_types=(POISON_TYPE,), handler=handler)
-    runner = ConsumerRunner("ownership", spec, runtime.sessions, runtime.tables, runtime.nats, runtime.after_commit, 3)
+    runner = ConsumerRunner("ownership", spec, runtime.sessions, runtime.tables, runtime.nats, 3)
     runtime.consumers.append(runner)
     task = asyncio.create_task(runner.run())
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import nats
 import orjson
@@ -11,8 +12,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import func, select
 
 from contracts.envelope import STREAM
+from servicekit import outbox as outbox_module
 from servicekit.clock import real_now
-from servicekit.outbox import OutboxRelay, emit
+from servicekit.outbox import RELAY_KEY, OutboxRelay, emit
 from servicekit.testing import InProcessSystem, eventually
 
 
@@ -74,6 +76,8 @@ async def test_two_relays_at_once_publish_each_row_once_and_consumers_apply_it_o
     marker = uuid.uuid4().hex[:8]
     unit_ids = [f"relay-{marker}-{i}" for i in range(30)]
     async with runtime.sessions() as session, session.begin():
+        # Rows written outside the service's hand-over (as after a crash): any relay may claim them.
+        session.info.pop(RELAY_KEY)
         event_ids = [
             await emit(
                 session,
@@ -137,3 +141,91 @@ async def test_with_nats_stopped_a_write_succeeds_and_its_event_is_delivered_aft
             return (await session.execute(select(table.c.unit_id).where(table.c.unit_id == unit["id"]))).first() is not None
 
     await eventually(delivered, timeout=20)
+
+
+def _unit_registered(unit_id: str) -> dict:
+    return {"unit_id": unit_id, "name": unit_id, "type": "university",
+            "policy": {"notice_days": 15, "review_request_days": 15, "patent_change_days": 90}, "version": 1}
+
+
+async def _emit_unit(session, runtime, unit_id: str) -> str:
+    return await emit(session, runtime.tables, source="ownership", event_type="ownership.unit.registered",
+                      subject=unit_id, data=_unit_registered(unit_id), at=real_now())
+
+
+async def _published_at(runtime, event_ids: list[str]) -> dict[str, object]:
+    outbox = runtime.tables.outbox
+    async with runtime.sessions() as session:
+        rows = (await session.execute(select(outbox.c.event_id, outbox.c.published_at).where(outbox.c.event_id.in_(event_ids)))).all()
+    return dict(rows)
+
+
+async def test_committed_events_are_handed_to_the_relay_and_rolled_back_ones_never_are(
+    system: InProcessSystem, nats_url: str
+) -> None:
+    runtime = system.runtime("ownership")
+    marker = uuid.uuid4().hex[:8]
+    handed: list[str] = []
+    async with runtime.sessions() as session:
+        session.info[RELAY_KEY] = lambda rows: handed.extend(row.event_id for row in rows)
+        async with session.begin():
+            kept = await _emit_unit(session, runtime, f"kept-{marker}")
+            try:
+                async with session.begin_nested():
+                    undone = await _emit_unit(session, runtime, f"undone-{marker}")
+                    raise LookupError
+            except LookupError:
+                pass
+            async with session.begin_nested():
+                released = await _emit_unit(session, runtime, f"released-{marker}")
+            assert handed == [], "nothing is handed over before the commit"
+        assert handed == [kept, released]
+        with pytest.raises(LookupError):
+            async with session.begin():
+                await _emit_unit(session, runtime, f"rolled-back-{marker}")
+                raise LookupError
+        assert handed == [kept, released]
+        await session.begin()
+        await _emit_unit(session, runtime, f"closed-{marker}")
+        await session.close()  # ends the transaction without a commit
+        async with session.begin():  # the same session, reused
+            after_close = await _emit_unit(session, runtime, f"after-close-{marker}")
+        assert handed == [kept, released, after_close]
+    assert set(await _published_at(runtime, [kept, undone, released])) == {kept, released}
+
+
+async def test_a_committed_event_is_published_from_memory_and_marked(system: InProcessSystem, nats_url: str) -> None:
+    runtime = system.runtime("ownership")
+    unit_id = f"fast-{uuid.uuid4().hex[:8]}"
+    async with runtime.sessions() as session, session.begin():
+        event_id = await _emit_unit(session, runtime, unit_id)
+
+    async def marked() -> bool:
+        return (await _published_at(runtime, [event_id]))[event_id] is not None
+
+    await eventually(marked, timeout=5)
+    messages = await _messages_on(nats_url, "kezhuan.ownership.unit.registered", expected=10_000, timeout=2)
+    assert [orjson.loads(m.data)["id"] for m in messages].count(event_id) == 1
+
+
+async def test_a_row_whose_process_died_before_publishing_is_published_once_its_claim_runs_out(
+    system: InProcessSystem, nats_url: str, monkeypatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "CLAIM_LEASE", timedelta(seconds=1))
+    runtime = system.runtime("ownership")
+    unit_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    async with runtime.sessions() as session:
+        session.info[RELAY_KEY] = lambda rows: None  # the process dies right after its commit
+        async with session.begin():
+            event_id = await _emit_unit(session, runtime, unit_id)
+    other_replica = OutboxRelay(runtime.sessions, runtime.tables, runtime.nats)
+    assert await other_replica.relay_once() == 0, "a row held by its own process is not taken while the claim lasts"
+    await asyncio.sleep(1.1)
+
+    async def published_after_the_claim() -> bool:
+        await other_replica.relay_once()
+        return (await _published_at(runtime, [event_id]))[event_id] is not None
+
+    await eventually(published_after_the_claim, timeout=5)
+    messages = await _messages_on(nats_url, "kezhuan.ownership.unit.registered", expected=10_000, timeout=2)
+    assert [orjson.loads(m.data)["id"] for m in messages].count(event_id) == 1

@@ -84,3 +84,21 @@ def test_cursor_round_trip_and_garbage_is_invalid_input() -> None:
     assert decode_cursor(None) is None
     with pytest.raises(InvalidInput):
         decode_cursor("%%%not-a-cursor")
+
+
+def test_a_verified_token_is_remembered_until_its_exp_and_never_past_it(monkeypatch) -> None:
+    from servicekit import auth
+
+    verifications = []
+    real_decode = auth.decode_token
+    monkeypatch.setattr(auth, "decode_token", lambda token, secret: verifications.append(token) or real_decode(token, secret))
+    tokens = auth.VerifiedTokens(SECRET, max_age=60)
+    token = mint_token(SECRET, sub="p1", roles=["unit_admin"], unit_id="u1", ttl=timedelta(seconds=30))
+    assert tokens.principal(token) == tokens.principal(token) == real_decode(token, SECRET)
+    assert len(verifications) == 1, "the second request is served from memory"
+    now = auth.time.time()
+    monkeypatch.setattr(auth.time, "time", lambda: now + 31)  # past the token's exp, within max_age
+    tokens.principal(token)
+    assert len(verifications) == 2, "past its exp the token is verified again (and refused if expired by then)"
+    with pytest.raises(Unauthorized):
+        tokens.principal(token + "x")  # a forged signature is never remembered as valid

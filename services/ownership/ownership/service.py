@@ -75,6 +75,7 @@ from ownership.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
+from servicekit.db import insert_new
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
 from servicekit.outbox import emit, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
@@ -344,14 +345,15 @@ def _mark_transformed(achievement: Achievement, now: datetime) -> bool:
 async def register_achievement(
     session: AsyncSession, *, actor: Principal, data: AchievementCreate, now: datetime
 ) -> AchievementRead:
-    """The unit's administrator registers an achievement with its IP rights, completers and flags."""
-    unit = await repository.get_unit(session, data.unit_id)
-    if unit is None:
-        raise NotFound()
-    _ensure_writer(actor, unit.id)
+    """The unit's administrator registers an achievement with its IP rights, completers and flags.
+
+    The unit must exist: its foreign key says so at the insert (one statement fewer than looking the
+    unit up first, on the path every registration takes; bench scenario 2).
+    """
+    _ensure_writer(actor, data.unit_id)
     achievement = Achievement(
         id=new_id(),
-        unit_id=unit.id,
+        unit_id=data.unit_id,
         title=data.title,
         kind=data.kind,
         status="held",
@@ -368,13 +370,15 @@ async def register_achievement(
         created_at=now,
         version=1,
     )
-    session.add(achievement)
-    await session.flush()
+    try:
+        await insert_new(session, achievement)
+    except IntegrityError as exc:  # the only constraint a new achievement can break: an unknown unit
+        raise NotFound() from exc
     await _emit(
         session,
         "ownership.achievement.registered",
         achievement.id,
-        AchievementRegistered(achievement_id=achievement.id, unit_id=unit.id, title=achievement.title, kind=achievement.kind),
+        AchievementRegistered(achievement_id=achievement.id, unit_id=data.unit_id, title=achievement.title, kind=achievement.kind),
         now,
     )
     return achievement_read(achievement, [], shanghai_day(now))

@@ -25,6 +25,16 @@ async def test_registered_achievement_is_held_with_its_flags_and_event(system: I
     assert event["data"]["unit_id"] == unit.id and event["data"]["title"] == created["title"]
 
 
+async def test_registering_for_a_unit_that_does_not_exist_is_404_and_writes_nothing(system: InProcessSystem, outbox) -> None:
+    client = system.clients["ownership"]
+    body = {"unit_id": "never-registered", "title": "无主成果", "kind": "patent",
+            "completers": [{"person_id": "p-1", "name": "张三"}]}
+    response = await client.post("/api/v1/achievements", json=body, headers=system.auth("unit_admin", "never-registered"))
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e for e in await outbox("ownership.achievement.registered") if e["data"]["unit_id"] == "never-registered"] == []
+
+
 async def test_unit_staff_department_platform_admin_and_services_read_an_achievement(system: InProcessSystem, unit) -> None:
     created = await unit.achievement()
     service_headers = {"Authorization": f"Bearer {system.runtime('pricing').service_token()}"}
