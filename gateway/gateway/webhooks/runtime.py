@@ -28,6 +28,8 @@ DURABLE = "gateway-webhooks"
 BATCH = 64
 """Also the consumer's max_ack_pending: one batch at a time across replicas keeps events in stream order."""
 CLAIM_LIMIT = 32
+GATHER_SECONDS = 0.1
+"""After a short batch the dispatcher waits this long before fetching again (webhooks go out ≤ 0.1 s later)."""
 POLL_INTERVAL = 0.5
 ERROR_TEXT_MAX = 500
 
@@ -104,6 +106,10 @@ class WebhookRuntime:
                 except (NatsTimeoutError, TimeoutError):
                     continue
                 await self._record(messages)
+                if len(messages) < BATCH:
+                    # Let events gather: under a steady flow a fetch returns one or two, and a
+                    # transaction per fetch cost the gateway ≈ 3 ms of CPU per deal (bench scenario 3).
+                    await asyncio.sleep(GATHER_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -125,14 +131,16 @@ class WebhookRuntime:
                 await message.term()
         try:
             async with self.sessions() as session, session.begin():
-                self.events_recorded += await service.record_events(session, events=events, now=real_now())
+                recorded = await service.record_events(session, events=events, now=real_now())
         except Exception:
             for message in valid:
                 await message.nak(delay=1)
             raise
         for message in valid:
             await message.ack()
-        self._due.set()
+        self.events_recorded += recorded.events
+        if recorded.deliveries:
+            self._due.set()
 
     async def _deliver_forever(self) -> None:
         while True:

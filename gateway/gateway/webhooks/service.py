@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -197,35 +197,51 @@ def _new_delivery(subscription_id: str, event: WebhookEvent, due: datetime, now:
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a batch did: events kept, deliveries enqueued."""
+
+    events: int
+    deliveries: int
+
+
 async def record_events(
     session: AsyncSession, *, events: Sequence[tuple[CloudEvent, bytes, datetime]], now: datetime
-) -> int:
-    """Keep each new event (with when the stream stored it) and enqueue it for every matching subscription."""
+) -> Recorded:
+    """Keep each new event (with when the stream stored it) and enqueue it for every matching subscription.
+
+    One INSERT … RETURNING for the batch (an ORM flush per event cost ≈ 1 ms of the gateway's CPU per
+    event under load, bench scenario 3); `seq` follows the batch's order, the order deliveries keep.
+    """
     ids = [event.id for event, _, _ in events]
     known = set((await session.scalars(select(WebhookEvent.event_id).where(WebhookEvent.event_id.in_(ids)))).all())
-    subscriptions = (await session.execute(select(WebhookSubscription.id, WebhookSubscription.event_types))).all()
-    new = 0
+    fresh: dict[str, tuple[CloudEvent, bytes, datetime]] = {}
     for event, body, stored_at in events:
-        if event.id in known:
-            continue  # redelivered by NATS: its deliveries were enqueued with it
-        known.add(event.id)
-        row = WebhookEvent(
-            event_id=event.id,
-            type=event.type,
-            subject=event.subject,
-            time=event.time,
-            stored_at=stored_at,
-            body=body,
-            received_at=now,
+        if event.id not in known:  # else redelivered by NATS: its deliveries were enqueued with it
+            fresh.setdefault(event.id, (event, body, stored_at))
+    if not fresh:
+        return Recorded(0, 0)
+    rows = (
+        await session.execute(
+            insert(WebhookEvent).returning(WebhookEvent.seq, WebhookEvent.event_id, sort_by_parameter_order=True),
+            [
+                {"event_id": event.id, "type": event.type, "subject": event.subject, "time": event.time,
+                 "stored_at": stored_at, "body": body, "received_at": now}
+                for event, body, stored_at in fresh.values()
+            ],
         )
-        session.add(row)
-        await session.flush()  # assigns seq, the order deliveries of one subject must keep
-        for subscription in subscriptions:
-            if matches(subscription.event_types, event.type):
-                session.add(_new_delivery(subscription.id, row, now, now))
-        new += 1
-    await session.flush()
-    return new
+    ).all()
+    subscriptions = (await session.execute(select(WebhookSubscription.id, WebhookSubscription.event_types))).all()
+    deliveries = [
+        {"subscription_id": subscription.id, "event_seq": seq, "event_id": event_id, "event_type": fresh[event_id][0].type,
+         "subject": fresh[event_id][0].subject, "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for seq, event_id in rows
+        for subscription in subscriptions
+        if matches(subscription.event_types, fresh[event_id][0].type)
+    ]
+    if deliveries:
+        await session.execute(insert(WebhookDelivery), deliveries)
+    return Recorded(len(rows), len(deliveries))
 
 
 @dataclass(frozen=True)
