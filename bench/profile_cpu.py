@@ -148,3 +148,24 @@ async def test_profile_record_step_consumer(system: InProcessSystem, nats_url: s
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_profile_achievement_read(system: InProcessSystem) -> None:
+    """CPU per GET /api/v1/achievements/{id} (scenario 1's path without the gateway)."""
+    unit_id = (await system.register_unit())["id"]
+    client, headers = system.clients["ownership"], system.auth("unit_admin", unit_id)
+    created = (await client.post("/api/v1/achievements", json=achievement(unit_id), headers=headers)).json()
+    path = f"/api/v1/achievements/{created['id']}"
+    for _ in range(20):
+        assert (await client.get(path, headers=headers)).status_code == 200
+    cpu = time.process_time()
+    for _ in range(WRITES):
+        assert (await client.get(path, headers=headers)).status_code == 200
+    print(f"\n=== unprofiled: {WRITES} reads, process CPU {(time.process_time() - cpu) / WRITES * 1e3:.2f} ms/read")
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    for _ in range(WRITES):
+        assert (await client.get(path, headers=headers)).status_code == 200
+    profile.disable()
+    report("GET /api/v1/achievements/{id} (ownership, in-process)", profile, WRITES, time.perf_counter() - started)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from harness import (
+    BENCH_ENV,
     Bare,
     System,
     alternate,
@@ -92,7 +93,7 @@ def gateway_read(system: System, *, rounds: int, seconds: float, connections: in
 def gateway_overhead(*, rounds: int, seconds: float, connections: int = 64) -> dict[str, Any]:
     """1b: the gateway's own cost, in front of an in-memory read (informative, no target)."""
     stub = Bare("bare:read_app", ready_path="/api/v1/units/u1")
-    env = {"KEZHUAN_ENV": "dev", **{f"KEZHUAN_{name.upper()}_URL": stub.url for name in SERVICES}}
+    env = {**BENCH_ENV, **{f"KEZHUAN_{name.upper()}_URL": stub.url for name in SERVICES}}
     gateway = Bare("gateway.app:create_app --factory", env=env, ready_path="/healthz")
     try:
         path, headers = "/api/v1/units/u1", auth("platform_admin")
@@ -170,7 +171,11 @@ def outbox_oldest_pending(system: System) -> dict[str, float]:
 
 
 def _prepare_deals(system: System, count: int) -> tuple[list[str], dict[str, dict[str, str]]]:
-    """`count` agreement transactions whose notice ran out a minute ago: the next conclusion closes it, clear.
+    """`count` agreement transactions whose notice closed clear a minute ago: each awaits its conclusion.
+
+    The notices are seeded as already closed: seeded as due, all `count` came due at the same
+    instant and pricing's sweeper closed them (two events each) during the measurement, a burst
+    of `count` time-driven transitions that is not part of this scenario.
 
     Units go through the API (finance and exemption learn them from ownership's events); their
     achievements, transactions and notices are inserted by SQL, which takes seconds where 3 × `count`
@@ -181,7 +186,7 @@ def _prepare_deals(system: System, count: int) -> tuple[list[str], dict[str, dic
     achievements = [(uuid.uuid4().hex, units[n % len(units)]) for n in range(count)]
     _insert_achievements(system, achievements, granted_on="2025-05-01", at=now)
     transactions = [(uuid.uuid4().hex, uuid.uuid4().hex, unit, achievement) for achievement, unit in achievements]
-    _insert_transactions(system, transactions, ends=now - timedelta(minutes=1), at=now - timedelta(days=20))
+    _insert_transactions(system, transactions, ends=now - timedelta(minutes=1), at=now - timedelta(days=20), closed=True)
     return [tx for tx, *_ in transactions], {tx: auth("unit_admin", unit) for tx, _, unit, _ in transactions}
 
 
@@ -287,21 +292,24 @@ def _insert_achievements(system: System, rows: list[tuple[str, str]], *, granted
         )
 
 
-def _insert_transactions(system: System, rows: list[tuple[str, str, str, str]], *, ends: datetime, at: datetime) -> None:
-    """(transaction id, notice id, unit id, achievement id): agreement transfers in a notice that ends at `ends`."""
+def _insert_transactions(system: System, rows: list[tuple[str, str, str, str]], *, ends: datetime, at: datetime,
+                         closed: bool = False) -> None:
+    """(transaction id, notice id, unit id, achievement id): agreement transfers in a notice that ends at `ends`
+    (`closed`: that ended clear, as pricing's sweeper leaves them)."""
     counterparty = json.dumps(PRIVATE, ensure_ascii=False)
     appraisal = json.dumps(APPRAISED, ensure_ascii=False)
+    state, due_at, notice_state = ("notice_clear", None, "clear") if closed else ("in_notice", _stamp(ends), "active")
     with sqlite3.connect(_sqlite_path(system.database_url("pricing")), timeout=60) as db:
         db.executemany(
             "INSERT INTO transactions (id, unit_id, achievement_id, achievement_title, kind, method, state, counterparty, "
             "proposed_price, appraisal, due_at, record_seq, created_at, created_by, version) VALUES (?, ?, ?, ?, "
-            "'transfer', 'agreement', 'in_notice', ?, '500000.00', ?, ?, 0, ?, 'bench', 1)",
-            [(tx, unit, achievement, TITLE, counterparty, appraisal, _stamp(ends), _stamp(at)) for tx, _, unit, achievement in rows],
+            "'transfer', 'agreement', ?, ?, '500000.00', ?, ?, 0, ?, 'bench', 1)",
+            [(tx, unit, achievement, TITLE, state, counterparty, appraisal, due_at, _stamp(at)) for tx, _, unit, achievement in rows],
         )
         db.executemany(
             "INSERT INTO notices (id, transaction_id, unit_id, achievement_title, price, starts_at, ends_at, state, "
-            "objection_count, version) VALUES (?, ?, ?, ?, '500000.00', ?, ?, 'active', 0, 1)",
-            [(notice, tx, unit, TITLE, _stamp(at), _stamp(ends)) for tx, notice, unit, _ in rows],
+            "objection_count, version) VALUES (?, ?, ?, ?, '500000.00', ?, ?, ?, 0, 1)",
+            [(notice, tx, unit, TITLE, _stamp(at), _stamp(ends), notice_state) for tx, notice, unit, _ in rows],
         )
 
 
