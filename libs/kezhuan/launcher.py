@@ -125,7 +125,9 @@ class Supervisor:
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir}/{name}.log")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; {self.log_dir}/{name}.log ends:\n{self.log_tail(name)}"
+                    )
             try:
                 with urllib.request.urlopen(target, timeout=2) as response:
                     if response.status == 200:
@@ -134,6 +136,13 @@ class Supervisor:
                 last = str(exc)
             time.sleep(0.1)
         raise TimeoutError(f"{target} not ready after {timeout} s ({last})")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        """The last lines of a process's log: why it stopped, without the log directory at hand."""
+        try:
+            return "\n".join((self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(log unreadable: {exc})"
 
     def stop_all(self) -> None:
         """SIGTERM everything, then SIGKILL what lingers; NATS last."""
