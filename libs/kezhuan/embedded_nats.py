@@ -85,11 +85,41 @@ class EmbeddedNats:
         return self.start()
 
 
+LISTENER_PORTS = range(20000, 32768)
+"""Where `free_port` looks: below Linux's (32768+) and macOS's (49152+) ephemeral ranges."""
+
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return LISTENER_PORTS.stop
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
+    """A TCP port free on 127.0.0.1 now, for a server that will bind it a moment later.
+
+    Not one from bind(0): that comes from the ephemeral range every outgoing connection draws its
+    local port from, so another process connecting to PostgreSQL or NATS could take it before the
+    server starts, which then exits with "address already in use" (a service did, once, in CI).
+    Ports below that range are taken only by listeners. Never the same port twice per process.
+    """
+    import random
     import socket
 
-    with socket.socket() as sock:
+    candidates = [port for port in LISTENER_PORTS if port < _ephemeral_floor() and port not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # no room below the ephemeral range on this machine
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
