@@ -211,6 +211,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def reference_workload_ms(runs: int = 5) -> float:
+    """Milliseconds a fixed single-threaded pure-Python workload takes here (median of `runs`).
+
+    The hosts these benchmarks land on differ in CPU speed by 2-3×: absolute targets (3's latency at
+    a fixed rate, 4's p99, 5's start time) depend on it, ratios much less. Compare hosts by this figure.
+    """
+    import json as json_module
+
+    document = {"unit_id": "u-1", "ip_rights": [{"number": f"ZL{n}", "granted_on": "2020-05-01"} for n in range(20)]}
+
+    def workload() -> None:
+        total = 0
+        for n in range(300_000):
+            total += n * n % 7
+        for _ in range(2_000):
+            json_module.loads(json_module.dumps(document))
+
+    timings = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        workload()
+        timings.append((time.perf_counter() - began) * 1000)
+    return round(sorted(timings)[len(timings) // 2], 1)
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 import scenarios
-from harness import System, load_average
+from harness import System, load_average, reference_workload_ms
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rounds, seconds = (1, 1.0) if args.quick else (args.rounds, args.seconds)
     chosen = set(args.only.split(",")) if args.only else {"1", "1b", "2", "3", "4", "5"}
     results: list[dict[str, Any]] = []
+    host_speed = reference_workload_ms()  # before any load of ours
 
     def attempt(name: str, call: Any) -> None:
         print(f"== {name}", flush=True)
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             big.stop()
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "reference_workload_ms": host_speed},
         "method": {"rounds": rounds, "seconds_per_run": seconds,
                    "alternation": "A B A B …, one warm-up round first; figures are medians over rounds"},
         "scenarios": results,
@@ -113,6 +115,9 @@ def report(data: dict[str, Any], load: tuple[float, float]) -> str:
         "",
         f"{data['when']} · {data['machine']['cpus']} CPUs · Python {data['machine']['python']} · "
         f"{data['method']['rounds']} rounds × {data['method']['seconds_per_run']:.0f} s, {data['method']['alternation']}.",
+        f"Host speed: the reference workload (`harness.reference_workload_ms`) took "
+        f"{data['machine'].get('reference_workload_ms', '?')} ms here; hosts differ 2-3× in it, and the absolute "
+        "targets (3, 4's p99, 5) with them.",
         f"Load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f}: other engineers' tests share these "
         "2 cores, so absolute numbers drift between runs; the per-round figures show the spread. Targets are ratios "
         "measured side by side in the same run.",
