@@ -103,15 +103,18 @@ def free_port() -> int:
 
     Not one from bind(0): that comes from the ephemeral range every outgoing connection draws its
     local port from, so another process connecting to PostgreSQL or NATS could take it before the
-    server starts, which then exits with "address already in use" (a service did, once, in CI).
+    server starts, which then exits with "address already in use" (the likeliest cause of a
+    service exiting at start-up once in CI).
     Ports below that range are taken only by listeners. Never the same port twice per process.
     """
     import random
     import socket
 
-    candidates = [port for port in LISTENER_PORTS if port < _ephemeral_floor() and port not in _handed_out]
-    random.shuffle(candidates)
-    for port in candidates[:200]:
+    below_ephemeral = range(LISTENER_PORTS.start, min(LISTENER_PORTS.stop, _ephemeral_floor()))
+    for _ in range(200 if below_ephemeral else 0):
+        port = random.choice(below_ephemeral)
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
