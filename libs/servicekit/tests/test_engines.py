@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from servicekit import sqlite_inline
 from servicekit.db import create_engine
+from servicekit.testing import eventually
 
 
 @pytest.fixture
@@ -102,10 +103,13 @@ async def test_waiting_connections_are_served_in_arrival_order(engine) -> None:
         async with engine.connect():  # asks again in the same step it gave the connection back
             served.append("holder again")
 
+    queue = engine.sync_engine.pool._pool
     holding = asyncio.create_task(holder())
-    await asyncio.sleep(0.05)
-    waiting = [asyncio.create_task(wait_in_line(f"waiter {n}")) for n in range(3)]
-    await asyncio.sleep(0.05)
+    await eventually(_true_when(lambda: served == ["holder"]))
+    waiting = []
+    for n in range(3):  # each waiter is in the queue before the next one arrives
+        waiting.append(asyncio.create_task(wait_in_line(f"waiter {n}")))
+        await eventually(_true_when(lambda: len(queue._waiters) == n + 1))
     release.set()
     await asyncio.wait_for(asyncio.gather(holding, *waiting), 5)
     assert served == ["holder", "waiter 0", "waiter 1", "waiter 2", "holder again"]
@@ -146,3 +150,10 @@ async def test_a_resting_postgresql_connection_that_broke_is_replaced_before_use
     finally:
         await engine.dispose()
         await killer.dispose()
+
+
+def _true_when(condition):
+    async def check() -> bool:
+        return condition()
+
+    return check
