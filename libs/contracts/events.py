@@ -37,6 +37,64 @@ class AchievementRegistered(EventPayload):
     unit_id: str
     title: str
     kind: str
+    department: str | None = None
+    field: str | None = None
+    ip_rights: list[dict[str, Any]] = []
+    """`[{type, number, granted_on}]`: the grant dates feed EVA-1's days from grant to deal."""
+    completers: list[dict[str, Any]] = []
+    """`[{person_id, name}]`: the researchers whose indicators this achievement counts for (EVA-1)."""
+
+
+class AchievementCorrected(EventPayload):
+    """OWN-17: a correction with its reason; carries the corrected facts as they now stand."""
+
+    achievement_id: str
+    unit_id: str
+    reason: str
+    changed: list[str]
+    """The names of the corrected fields (`security`, `ip_rights`, `completers`, `department` …)."""
+    security: dict[str, Any] | None = None
+    ethics_review_required: bool | None = None
+    ip_rights: list[dict[str, Any]] | None = None
+    completers: list[dict[str, Any]] | None = None
+    department: str | None = None
+    field: str | None = None
+    version: int | None = None
+
+
+class PoolExclusionChanged(EventPayload):
+    """OWN-10/OWN-17: a pool exclusion set (`excluded: true`, with its reason) or removed."""
+
+    achievement_id: str
+    unit_id: str
+    excluded: bool
+    reason: str | None = None
+
+
+class ComplianceRecorded(EventPayload):
+    """OWN-13/14/15/17: a compliance record (export control, secrecy approval, confidentiality, ethics)."""
+
+    record_id: str
+    achievement_id: str
+    unit_id: str
+    kind: str
+    reference: str
+    recorded_on: str
+
+
+class InstitutionEvaluated(EventPayload):
+    """ORG-1: an institution's annual evaluation; FIN-8 awards follow its rating."""
+
+    institution_id: str
+    evaluation_id: str
+    kind: str
+    """`transfer_office`, `science_park` or `incubator`."""
+    name: str
+    unit_ids: list[str]
+    level: str | None = None
+    year: int
+    rating: str
+    evaluated_by: str
 
 
 class EmpowermentGranted(EventPayload):
@@ -122,6 +180,11 @@ class TransactionOpened(EventPayload):
     achievement_id: str
     kind: str
     method: str
+    licence: dict[str, Any] | None = None
+    """`{scope: exclusive|sole|ordinary, start_on, end_on}` for a licence, else null."""
+    payment: dict[str, Any] | None = None
+    """`{mode: at_conclusion|pay_later, due_on, conditions}`."""
+    technology_manager_ids: list[str] = []
 
 
 class NoticePublished(EventPayload):
@@ -168,6 +231,13 @@ class DealConcluded(EventPayload):
     counterparty: dict[str, Any]
     basis: str
     concluded_at: str | None = None
+    method: str | None = None
+    licence: dict[str, Any] | None = None
+    """`{scope: exclusive|sole|ordinary, start_on, end_on}` for a licence (dates may be null), else null."""
+    payment: dict[str, Any] = {"mode": "at_conclusion", "due_on": None, "conditions": None}
+    """`{mode: at_conclusion|pay_later, due_on, conditions}`: pay_later opens a receivable (FIN-10), no income yet."""
+    technology_manager_ids: list[str] = []
+    """PRC-12: the registered technology managers who brokered the deal (ORG-2 counts them)."""
 
 
 class ChallengeAwarded(EventPayload):
@@ -175,6 +245,9 @@ class ChallengeAwarded(EventPayload):
     response_id: str
     publisher: dict[str, Any] | None = None
     responder: dict[str, Any] | None = None
+    direction: str | None = None
+    enterprise: dict[str, Any] | None = None
+    """PRC-10: the enterprise entitled to the subsidy (publisher of technology_wanted, awarded responder of market_wanted)."""
 
 
 class ChallengeLanded(EventPayload):
@@ -183,6 +256,22 @@ class ChallengeLanded(EventPayload):
     publisher: dict[str, Any] | None = None
     awarded_response_id: str | None = None
     responder: dict[str, Any] | None = None
+    direction: str | None = None
+    enterprise: dict[str, Any] | None = None
+    """PRC-10/FIN-8: the enterprise entitled to the one challenge_award subsidy."""
+
+
+class DocumentAttached(EventPayload):
+    """DOC-1: a document attached to a transaction; the hash proves the file unchanged."""
+
+    document_id: str
+    transaction_id: str
+    unit_id: str
+    sha256: str
+    size: int
+    kind: str
+    media_type: str | None = None
+    filename: str | None = None
 
 
 class RecordAppended(EventPayload):
@@ -207,6 +296,16 @@ class ConclusionIssued(EventPayload):
     case_id: str
     unit_id: str
     conclusion: str
+
+
+class ConclusionDelivered(EventPayload):
+    """EXE-8: the conclusion's delivery to a subject; the review window runs from it."""
+
+    case_id: str
+    unit_id: str
+    delivered_at: str
+    review_deadline: str
+    subject_id: str | None = None
 
 
 class ReviewRequested(EventPayload):
@@ -247,6 +346,54 @@ class RewardGranted(EventPayload):
     unit_id: str
     income_id: str | None = None
     recipient_count: int | None = None
+    achievement_id: str | None = None
+    recipients: list[dict[str, Any]] = []
+    """`[{person_id, role, form, amount, share_pct}]`: EVA-1 counts rewards paid by form."""
+
+
+class ReceivableOpened(EventPayload):
+    """FIN-9/FIN-10: a receivable opened (`pay_later`: a concluded pay-later licence; `agreed_return`)."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    kind: str
+    state: str
+    amount: Money | None = None
+    due_on: str | None = None
+    conditions: str | None = None
+    transaction_id: str | None = None
+
+
+class ReceivableOverdue(EventPayload):
+    """FIN-10: a pay-later receivable whose due date passed unpaid."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money | None = None
+    due_on: str
+
+
+class ReceivablePaid(EventPayload):
+    """FIN-10: a pay-later receivable paid; its income is recorded (FIN-1)."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money
+    paid_on: str
+    income_id: str
+
+
+class RiskCompensationPaid(EventPayload):
+    """FIN-11: a risk-compensation pool paid a claim on a loan or insurance uptake."""
+
+    claim_id: str
+    pool_id: str
+    uptake_id: str
+    compensation: Money
+    loss_amount: Money
 
 
 class TrancheDisbursed(EventPayload):
@@ -278,6 +425,8 @@ class HorizontalInvestmentRecorded(EventPayload):
     researcher_share_pct: Money
     state_equity_value: Money | None = None
     project_reference: str | None = None
+    achievement_id: str | None = None
+    """FIN-2: the achievement put in as the technology stake; it counts as transformed."""
 
 
 class SubsidyGranted(EventPayload):
@@ -285,12 +434,19 @@ class SubsidyGranted(EventPayload):
     kind: str
     amount: Money
     basis_reference: str | None = None
+    recipient: dict[str, Any] | None = None
+    institution_id: str | None = None
+    evaluation_year: int | None = None
 
 
 CATALOGUE: dict[str, type[EventPayload]] = {
     "ownership.unit.registered": UnitRegistered,
     "ownership.unit.policy_changed": UnitPolicyChanged,
     "ownership.achievement.registered": AchievementRegistered,
+    "ownership.achievement.corrected": AchievementCorrected,
+    "ownership.pool.exclusion_changed": PoolExclusionChanged,
+    "ownership.compliance.recorded": ComplianceRecorded,
+    "ownership.institution.evaluated": InstitutionEvaluated,
     "ownership.empowerment.granted": EmpowermentGranted,
     "ownership.patent_change.registered": PatentChangeRegistered,
     "ownership.patent_change.overdue": PatentChangeOverdue,
@@ -310,8 +466,10 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "pricing.challenge.awarded": ChallengeAwarded,
     "pricing.challenge.landed": ChallengeLanded,
     "pricing.record.appended": RecordAppended,
+    "pricing.document.attached": DocumentAttached,
     "exemption.case.opened": CaseOpened,
     "exemption.conclusion.issued": ConclusionIssued,
+    "exemption.conclusion.delivered": ConclusionDelivered,
     "exemption.review.requested": ReviewRequested,
     "exemption.review.decided": ReviewDecided,
     "exemption.case.escalated": CaseEscalated,
@@ -323,4 +481,8 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "finance.exit.recorded": ExitRecorded,
     "finance.horizontal_investment.recorded": HorizontalInvestmentRecorded,
     "finance.subsidy.granted": SubsidyGranted,
+    "finance.receivable.opened": ReceivableOpened,
+    "finance.receivable.overdue": ReceivableOverdue,
+    "finance.receivable.paid": ReceivablePaid,
+    "finance.risk_compensation.paid": RiskCompensationPaid,
 }
