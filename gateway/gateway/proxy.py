@@ -23,8 +23,8 @@ from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first
 from gateway.tokens import TokenCache
 from servicekit import tracing
 from servicekit.middleware import MAX_BODY_BYTES
-from servicekit.observability import continue_trace
 from servicekit.problems import problem
+from servicekit.tracecontext import continue_trace
 
 log = logging.getLogger("kezhuan.gateway")
 access_log = logging.getLogger("kezhuan.access")
