@@ -9,7 +9,6 @@ from contracts.events import CATALOGUE
 from gateway.asyncapi import build_asyncapi
 from gateway.endpoints import create_endpoints
 from gateway.metrics import GatewayMetrics
-from gateway.ratelimit import RateLimiter
 from gateway.proxy import (
     GATEWAY,
     Proxy,
@@ -19,14 +18,15 @@ from gateway.proxy import (
     Upstreams,
     new_request_id,
 )
+from gateway.ratelimit import RateLimiter
 from gateway.routes import API_PREFIX, TEST_CLOCK_PATH, WEBHOOKS_PATH
 from gateway.tokens import TokenCache
 from gateway.webhooks.runtime import WebhookRuntime
 from gateway.webhooks.service import RetryPolicy
 from servicekit.middleware import BodyLimitMiddleware
 from servicekit.observability import configure_logging
-from servicekit.tracing import configure_tracing
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
+from servicekit.tracing import configure_tracing
 
 log = logging.getLogger("kezhuan.gateway")
 

@@ -18,7 +18,6 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
-
 from sqlalchemy import select
 
 from gateway.app import create_app

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -310,9 +310,9 @@ def create_sessionmaker(engine: AsyncEngine, **options: Any) -> async_sessionmak
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, **options)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert_plan(entity_class: type) -> tuple[Insert, tuple[tuple[str, str], ...]]:
-    mapper = inspect(entity_class)
+    mapper: Any = inspect(entity_class)  # a Mapper; its local_table is the Table to insert into
     return mapper.local_table.insert(), tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
 
 
@@ -324,6 +324,6 @@ async def insert_new(session: Any, entity: Any) -> None:
     `entity` stays outside the session, so later changes to it are not saved. Constraint violations
     raise IntegrityError at once, as a flush would.
     """
-    statement, columns = _insert_plan(type(entity))
+    statement, columns = _insert_plan(entity.__class__)
     values = entity.__dict__
     await session.execute(statement, {column: values[key] for key, column in columns if key in values})

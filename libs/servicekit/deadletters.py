@@ -138,7 +138,7 @@ class DeadLetters:
             except NotFoundError:
                 return items, None
             items.append(_decode(raw))
-            seq = raw.seq + 1
+            seq = items[-1].id + 1
         return items, items[-1].id
 
     async def get(self, dead_letter_id: int) -> DeadLetter:

@@ -96,10 +96,8 @@ class WebhookRuntime:
                     if js is None:
                         await asyncio.sleep(0.5)
                         continue
-                    try:
-                        await js.add_consumer(STREAM, self.consumer_config())
-                    except Exception:
-                        await js.update_consumer(STREAM, self.consumer_config())
+                    # Creates the durable or updates its config (nats-py has no update_consumer).
+                    await js.add_consumer(STREAM, self.consumer_config())
                     subscription = await js.pull_subscribe_bind(DURABLE, stream=STREAM)
                 try:
                     messages = await subscription.fetch(batch=BATCH, timeout=1)

@@ -8,16 +8,16 @@ from pydantic import BaseModel, Field
 from contracts.common import Money
 from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
-    DecisionDraft,
     Decision,
-    DeterminationDraft,
+    DecisionDraft,
     Determination,
+    DeterminationDraft,
     Draft,
     Escalation,
     EscalationDraft,
     EvidenceDraft,
-    FindingDraft,
     Finding,
+    FindingDraft,
     HistoryEntry,
     MatterDraft,
     Panel,

@@ -1,9 +1,8 @@
 """Request and response models of the ownership API."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from datetime import date as datetime_date
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
