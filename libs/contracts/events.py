@@ -43,6 +43,8 @@ class AchievementRegistered(EventPayload):
     """`[{type, number, granted_on}]`: the grant dates feed EVA-1's days from grant to deal."""
     completers: list[dict[str, Any]] = []
     """`[{person_id, name}]`: the researchers whose indicators this achievement counts for (EVA-1)."""
+    security: dict[str, Any] | None = None
+    """`{national_interest, classified, key_core_technology}`: a national-interest flag keeps it out of the pool (OWN-12)."""
 
 
 class AchievementCorrected(EventPayload):
@@ -386,6 +388,27 @@ class ReceivablePaid(EventPayload):
     income_id: str
 
 
+class ReceivableWaived(EventPayload):
+    """FIN-10: a pay-later receivable waived by a unit decision with a reason."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money | None = None
+    reason: str
+
+
+class ReceivableSettled(EventPayload):
+    """FIN-9: an agreed-return receivable settled; its income is recorded (FIN-1)."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money
+    settled_on: str
+    income_id: str | None = None
+
+
 class RiskCompensationPaid(EventPayload):
     """FIN-11: a risk-compensation pool paid a claim on a loan or insurance uptake."""
 
@@ -484,5 +507,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "finance.receivable.opened": ReceivableOpened,
     "finance.receivable.overdue": ReceivableOverdue,
     "finance.receivable.paid": ReceivablePaid,
+    "finance.receivable.waived": ReceivableWaived,
+    "finance.receivable.settled": ReceivableSettled,
     "finance.risk_compensation.paid": RiskCompensationPaid,
 }
