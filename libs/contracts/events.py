@@ -176,6 +176,17 @@ class PoolPublished(EventPayload):
     achievement_ids: list[str] | None = None
 
 
+class TechnologyManagerRegistered(EventPayload):
+    """ORG-2: a registered technology manager (技术经理人); the evaluation service counts their deals by this id."""
+
+    technology_manager_id: str
+    person_id: str
+    name: str
+    unit_id: str | None = None
+    institution_id: str | None = None
+    certificate: dict[str, Any] | None = None
+
+
 class TransactionOpened(EventPayload):
     transaction_id: str
     unit_id: str
@@ -470,6 +481,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "ownership.pool.exclusion_changed": PoolExclusionChanged,
     "ownership.compliance.recorded": ComplianceRecorded,
     "ownership.institution.evaluated": InstitutionEvaluated,
+    "ownership.technology_manager.registered": TechnologyManagerRegistered,
     "ownership.empowerment.granted": EmpowermentGranted,
     "ownership.patent_change.registered": PatentChangeRegistered,
     "ownership.patent_change.overdue": PatentChangeOverdue,
