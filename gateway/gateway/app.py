@@ -9,6 +9,7 @@ from contracts.events import CATALOGUE
 from gateway.asyncapi import build_asyncapi
 from gateway.endpoints import create_endpoints
 from gateway.metrics import GatewayMetrics
+from gateway.openapi import OpenApiCache
 from gateway.proxy import (
     GATEWAY,
     Proxy,
@@ -69,6 +70,7 @@ class Gateway:
             webhooks=self.webhooks,
             jwt_secret=settings.jwt_secret.get_secret_value(),
         )
+        self.openapi: OpenApiCache = endpoints.state.openapi
         self._local = BodyLimitMiddleware(endpoints)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

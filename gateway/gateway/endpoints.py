@@ -233,4 +233,5 @@ def create_endpoints(
         return doc if isinstance(doc, dict) and isinstance(doc.get("paths"), dict) else None
 
     openapi = OpenApiCache(services, fetch, own_doc, version=version)
+    app.state.openapi = openapi
     return app
