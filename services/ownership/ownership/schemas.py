@@ -262,6 +262,7 @@ class PoolPublicationRead(BaseModel):
     number: int
     published_at: datetime
     items: list[PoolItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole publication is one page (API.md §2)")
 
 
 class LedgerItem(BaseModel):
@@ -282,3 +283,4 @@ class LedgerItem(BaseModel):
 class SeparateLedgerRead(BaseModel):
     unit_id: str
     items: list[LedgerItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole ledger is one page (API.md §2)")
