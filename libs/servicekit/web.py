@@ -91,10 +91,13 @@ class RequestContext:
     ) -> Response:
         table = self.runtime.tables.idempotency
         owner = self.principal.sub if self.principal else "anonymous"
-        body = await self.request.body()
-        request_hash = hashlib.sha256(
-            self.request.method.encode() + b" " + self.request.url.path.encode() + b"\n" + body
-        ).hexdigest()
+        # A document upload (servicekit.documents) leaves its digest: its body was streamed, not kept.
+        request_hash = getattr(self.request.state, "body_digest", None)
+        if request_hash is None:
+            body = await self.request.body()
+            request_hash = hashlib.sha256(
+                self.request.method.encode() + b" " + self.request.url.path.encode() + b"\n" + body
+            ).hexdigest()
         stored = await self._stored(owner, key)
         if stored is not None:
             return self._replay(stored, request_hash)
