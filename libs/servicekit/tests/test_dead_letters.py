@@ -9,10 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import STREAM, CloudEvent
-from servicekit.consumers import ConsumerRunner, ConsumerSpec
+from contracts.events import EventPayload
+from servicekit.consumers import ConsumerRunner, ConsumerSpec, Handles
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
 POISON_TYPE = "ownership.poison_test.happened"
+
+
+class Marked(EventPayload):
+    marker: str
 
 
 class PoisonableHandler:
@@ -23,8 +28,8 @@ class PoisonableHandler:
         self.fixed = False
         self.applied: list[str] = []
 
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
-        if event.data.get("marker") == self.poison and not self.fixed:
+    async def __call__(self, session: AsyncSession, payload: Marked, event: CloudEvent) -> None:
+        if payload.marker == self.poison and not self.fixed:
             raise ValueError(f"cannot handle marker {self.poison}")
         self.applied.append(event.id)
 
@@ -37,7 +42,7 @@ async def test_a_poisoned_event_is_dead_lettered_then_redriven_once_after_the_fi
     admin = system.auth("platform_admin")
     poison = uuid.uuid4().hex
     handler = PoisonableHandler(poison)
-    spec = ConsumerSpec(name=f"poison-{poison[:8]}", event_types=(POISON_TYPE,), handler=handler)
+    spec = ConsumerSpec(name=f"poison-{poison[:8]}", handles={POISON_TYPE: Handles(Marked, handler)})
     runner = ConsumerRunner("ownership", spec, runtime.sessions, runtime.tables, runtime.nats, 3)
     runtime.consumers.append(runner)
     task = asyncio.create_task(runner.run())
