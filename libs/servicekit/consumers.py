@@ -24,7 +24,7 @@ from servicekit import tracing
 from servicekit.audit import ACTOR_KEY
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
-from servicekit.deadletters import publish_dead_letter
+from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.natsio import NatsLink
 
 log = logging.getLogger("kezhuan.consumers")
@@ -115,6 +115,17 @@ class ConsumerSpec:
     def event_types(self) -> tuple[str, ...]:
         """The event types this consumer receives (its subject filter)."""
         return tuple(self.handles)
+
+    def declaration(self) -> list[dict[str, str]]:
+        """Per event type: the payload model and the handler's one-line docstring (for the AsyncAPI document)."""
+        return [
+            {
+                "event_type": event_type,
+                "model": handles.model.__name__,
+                "summary": (handles.handler.__doc__ or "").strip().split("\n")[0],
+            }
+            for event_type, handles in self.handles.items()
+        ]
 
     def parse(self, event: CloudEvent) -> tuple[Handles[Any], BaseModel]:
         """The handler for the event's type and its parsed payload; MalformedEvent if either is missing."""
@@ -212,7 +223,7 @@ class ConsumerRunner:
         except ValidationError as exc:
             await self._dead_letter(
                 message,
-                event_id=_message_id(message),
+                event_id=unreadable_message_id(message),
                 event_type=(message.subject or "").removeprefix(SUBJECT_PREFIX),
                 reason=f"{MalformedEvent.__name__}: not a CloudEvent: {describe_errors(exc)}",
                 deliveries=deliveries,
@@ -334,11 +345,3 @@ def _reason(exc: Exception) -> str:
     """A dead letter's reason: the exception's class and message."""
     return f"{type(exc).__name__}: {exc}"
 
-
-def _message_id(message: Any) -> str:
-    """An unreadable message's id: its Nats-Msg-Id, else its stream sequence."""
-    headers = message.headers or {}
-    if headers.get("Nats-Msg-Id"):
-        return str(headers["Nats-Msg-Id"])
-    sequence = getattr(getattr(message.metadata, "sequence", None), "stream", None)
-    return f"stream-seq-{sequence}"

@@ -80,6 +80,15 @@ async def publish_dead_letter(
     )
 
 
+def unreadable_message_id(message: Any) -> str:
+    """The id to file a message that is no CloudEvent under: its Nats-Msg-Id, else its stream sequence."""
+    headers = message.headers or {}
+    if headers.get("Nats-Msg-Id"):
+        return str(headers["Nats-Msg-Id"])
+    sequence = getattr(getattr(message.metadata, "sequence", None), "stream", None)
+    return f"stream-seq-{sequence}"
+
+
 def _received(envelope: bytes) -> dict[str, Any]:
     """`{"envelope": {...}}` for a JSON object, else `{"envelope": None, "raw": text}` (a message that is no event)."""
     try:
