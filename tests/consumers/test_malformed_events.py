@@ -18,7 +18,7 @@ import nats
 import pytest
 from sqlalchemy import Table, func, select
 
-from contracts.envelope import subject_for
+from contracts.envelope import STREAM, subject_for
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
 from exemption.models import PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
@@ -151,16 +151,27 @@ async def test_the_table_covers_every_consumer_of_every_service(system: InProces
 async def test_a_malformed_event_is_dead_lettered_never_applied_and_the_next_one_is(
     system: InProcessSystem, nats_url: str, row: Row, kind: str
 ) -> None:
-    runtime = system.runtime(row.service)
-    durable = f"{row.service}-{row.consumer}"
     broken_marker, valid_marker = uuid.uuid4().hex, uuid.uuid4().hex
     if kind == "payload":
-        broken_data = row.broken(row.valid(broken_marker))
-        broken_id = await publish_event(nats_url, row.event_type, broken_marker, broken_data)
+        broken_id = await publish_event(nats_url, row.event_type, broken_marker, row.broken(row.valid(broken_marker)))
         raw = None
     else:
         broken_id, raw = broken_marker, f'{{"id": "{broken_marker}", "type": "{row.event_type}", "data": '.encode()
         await _publish_raw(nats_url, row.event_type, raw, broken_id)
+    try:
+        await _check(system, nats_url, row, kind, broken_id, raw, broken_marker, valid_marker)
+    finally:
+        if raw is not None:
+            await _remove_raw(nats_url, broken_id)
+
+
+async def _check(
+    system: InProcessSystem, nats_url: str, row: Row, kind: str, broken_id: str, raw: bytes | None,
+    broken_marker: str, valid_marker: str,
+) -> None:
+    """Publish the valid event after the broken one; once it is applied, the broken one must be a dead letter only."""
+    runtime = system.runtime(row.service)
+    durable = f"{row.service}-{row.consumer}"
     valid_id = await publish_event(nats_url, row.event_type, valid_marker, row.valid(valid_marker))
 
     await eventually(lambda: _effects(runtime, row, valid_marker), timeout=15)
@@ -177,12 +188,13 @@ async def test_a_malformed_event_is_dead_lettered_never_applied_and_the_next_one
     assert letter["event_type"] == row.event_type
     if kind == "payload":
         assert letter["reason"].startswith("MalformedEvent: data is not a valid "), letter["reason"]
-        assert letter["envelope"]["data"] == broken_data
+        assert letter["envelope"]["data"] == row.broken(row.valid(broken_marker))
         admin = system.auth("platform_admin")
         redrive = await system.clients[row.service].post(f"/api/v1/dead-letters/{letter['id']}/redrive", headers=admin)
         assert redrive.status_code == 409, redrive.text
         assert await _effects(runtime, row, broken_marker) == 0
     else:
+        assert raw is not None
         assert letter["reason"].startswith("MalformedEvent: not a CloudEvent"), letter["reason"]
         assert letter["envelope"] is None and letter["raw"] == raw.decode()
 
@@ -211,11 +223,25 @@ async def _dead_letter(system: InProcessSystem, service: str, durable: str, even
             return None
 
 
+RAW_SEQUENCES: dict[str, int] = {}
+"""Stream sequence of each unreadable message published, so it can be removed afterwards."""
+
+
 async def _publish_raw(nats_url: str, event_type: str, body: bytes, msg_id: str) -> None:
     """Bytes that are no CloudEvent (cut-off JSON), on the event type's subject."""
     connection = await nats.connect(nats_url)
     try:
-        await connection.jetstream().publish(subject_for(event_type), body, headers={"Nats-Msg-Id": msg_id})
+        ack = await connection.jetstream().publish(subject_for(event_type), body, headers={"Nats-Msg-Id": msg_id})
+        RAW_SEQUENCES[msg_id] = ack.seq
+    finally:
+        await connection.close()
+
+
+async def _remove_raw(nats_url: str, msg_id: str) -> None:
+    """Take the unreadable message off KEZHUAN again: other tests read those subjects as subscribers do."""
+    connection = await nats.connect(nats_url)
+    try:
+        await connection.jetstream().delete_msg(STREAM, RAW_SEQUENCES.pop(msg_id))
     finally:
         await connection.close()
 
