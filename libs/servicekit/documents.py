@@ -29,13 +29,13 @@ How a service uses it::
     @router.post("/things/{thing_id}/documents", status_code=201, response_model=DocumentRead,
                  openapi_extra=upload_openapi({"kind": "appraisal_report | contract | decision | other"}))
     async def attach(thing_id: str, request: Request, ctx: Ctx) -> DocumentRead:
-        """Attach a document (DOC-1)."""
+        # one-line docstring: attach a document (DOC-1)
         async with receive_upload(request, fields=("kind",)) as upload:
             return await service.attach(ctx.session, actor=ctx.user, thing_id=thing_id, upload=upload, now=ctx.now)
 
     @router.get("/things/{thing_id}/documents/{document_id}", response_class=Response, responses=DOWNLOAD_RESPONSES)
     async def download(thing_id: str, document_id: str, request: Request, ctx: Ctx) -> Response:
-        """The document's bytes, ETag = SHA-256 (DOC-1)."""
+        # one-line docstring: the document's bytes, ETag = SHA-256 (DOC-1)
         document, content = await service.get_document(ctx.session, actor=ctx.user, thing_id=thing_id,
                                                        document_id=document_id)
         return document_response(document, content, request)
