@@ -5,15 +5,9 @@ from datetime import date, datetime
 from datetime import date as datetime_date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from contracts.common import Money, Percent, UnitPolicy
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so typos do not pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
+from contracts.common import Money, Percent, Strict, UnitPolicy
 
 
 class UnitPolicyInput(Strict):
