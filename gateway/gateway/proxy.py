@@ -22,7 +22,8 @@ from gateway.ratelimit import RateLimiter
 from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first_segment, has_dot_segment
 from gateway.tokens import TokenCache
 from servicekit import tracing
-from servicekit.middleware import MAX_BODY_BYTES
+from servicekit.i18n import N_, language_of_headers
+from servicekit.middleware import MAX_BODY_BYTES, TOO_LARGE
 from servicekit.observability import continue_trace
 from servicekit.problems import problem
 
@@ -58,8 +59,9 @@ _DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 _REQUEST_ID_MAX = 200
 _BUFFERED_RESPONSE_MAX = 4 * 1024 * 1024
 """Responses up to this size (with a Content-Length) go out in one message; larger ones stream."""
-_TOO_LARGE = f"the request body exceeds {MAX_BODY_BYTES} bytes"
-_TOO_MANY = "too many requests from this client; retry after the number of seconds in Retry-After"
+_TOO_MANY = N_("too many requests from this client; retry after the number of seconds in Retry-After")
+_NO_SUCH_RESOURCE = N_("no such resource")
+_LIMIT = {"limit": MAX_BODY_BYTES}
 
 
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -291,16 +293,17 @@ class Proxy:
             if service is None:
                 return await self._refuse(
                     scope, receive, send, started, 422, request_id,
-                    f"`service` must name one of: {', '.join(self._bases)}",
+                    N_("`service` must name one of: {services}"), params={"services": ", ".join(self._bases)},
                 )
         if service is None or has_dot_segment(path):
-            return await self._refuse(scope, receive, send, started, 404, request_id, "no such resource")
+            return await self._refuse(scope, receive, send, started, 404, request_id, _NO_SUCH_RESOURCE)
         client_key: str | None = None
         if authorization is not None:
             refusal, client_key = self.tokens.verify(authorization)
             if refusal is not None:
                 return await self._refuse(
-                    scope, receive, send, started, 401, request_id, refusal, {"WWW-Authenticate": "Bearer"}
+                    scope, receive, send, started, 401, request_id, refusal.message, {"WWW-Authenticate": "Bearer"},
+                    params=refusal.params,
                 )
         if self.limiter.enabled:
             if client_key is None:
@@ -316,9 +319,9 @@ class Proxy:
         body: bytes | None = None
         if content_length is not None or chunked:
             if content_length is not None and not content_length.isdigit():
-                return await self._refuse(scope, receive, send, started, 400, request_id, "invalid Content-Length")
+                return await self._refuse(scope, receive, send, started, 400, request_id, N_("invalid Content-Length"))
             if content_length is not None and int(content_length) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+                return await self._refuse(scope, receive, send, started, 413, request_id, TOO_LARGE, params=_LIMIT)
             message = await receive()
             if message["type"] == "http.disconnect":
                 return _end_span(span, 499)
@@ -333,11 +336,11 @@ class Proxy:
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:
-                        return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+                        return await self._refuse(scope, receive, send, started, 413, request_id, TOO_LARGE, params=_LIMIT)
                     parts.append(chunk)
                 body = b"".join(parts)
             elif len(body) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+                return await self._refuse(scope, receive, send, started, 413, request_id, TOO_LARGE, params=_LIMIT)
 
         target = self._bases[service] + _ascii(scope.get("raw_path") or path.encode(), "/%")
         query = scope["query_string"]
@@ -368,17 +371,19 @@ class Proxy:
             if response_started:
                 raise  # the status is out; closing the connection is the only honest signal left
             status = 504
-            await problem(504, f"the {service} service did not answer in time", headers={"X-Request-ID": request_id})(
-                scope, receive, send
-            )
+            await problem(
+                504, "the {service} service did not answer in time", params={"service": service},
+                headers={"X-Request-ID": request_id}, language=language_of_headers(scope["headers"]),
+            )(scope, receive, send)
         except aiohttp.ClientError as exc:
             if response_started:
                 raise
             log.warning("%s unreachable for %s %s: %r", service, method, path, exc)
             status = 502
-            await problem(502, f"the {service} service could not be reached", headers={"X-Request-ID": request_id})(
-                scope, receive, send
-            )
+            await problem(
+                502, "the {service} service could not be reached", params={"service": service},
+                headers={"X-Request-ID": request_id}, language=language_of_headers(scope["headers"]),
+            )(scope, receive, send)
         finally:
             elapsed = perf_counter() - started
             self.metrics.observe(service, method, status, elapsed)
@@ -396,8 +401,14 @@ class Proxy:
         request_id: str,
         detail: str,
         headers: dict[str, str] | None = None,
+        *,
+        params: dict[str, object] | None = None,
     ) -> None:
-        await problem(status, detail, headers={**(headers or {}), "X-Request-ID": request_id})(scope, receive, send)
+        """Answer from the gateway itself: `detail` is an English msgid, rendered in the caller's language."""
+        await problem(
+            status, detail, params=params, headers={**(headers or {}), "X-Request-ID": request_id},
+            language=language_of_headers(scope["headers"]),
+        )(scope, receive, send)
         elapsed = perf_counter() - started
         self.metrics.observe(GATEWAY, scope["method"], status, elapsed)
         if self.log_requests:
