@@ -67,7 +67,7 @@ class NotFound(KezhuanError):
     title = N_("Not found")
 
     def __init__(self, detail: str = N_("no such resource"), **params: object) -> None:
-        super().__init__(detail, **params)
+        super().__init__(detail, None, **params)
 
 
 class Unauthorized(KezhuanError):

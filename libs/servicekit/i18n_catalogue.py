@@ -18,6 +18,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from contracts.rules import Language
 from servicekit.i18n import CATALOGUE_LOCALES, catalogue_path, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
 class Gap:
     """A message the catalogue of `language` does not translate (properly) yet."""
 
-    language: str
+    language: Language
     msgid: str
     where: str
     problem: str
@@ -72,15 +73,15 @@ def extract(dynamic: list[str] | None = None) -> Catalog:
     return template
 
 
-def _load(language: str) -> Catalog:
-    path = catalogue_path(language)  # type: ignore[arg-type]
+def _load(language: Language) -> Catalog:
+    path = catalogue_path(language)
     if not path.exists():
-        return Catalog(locale=CATALOGUE_LOCALES[language], project="kezhuan", fuzzy=False)  # type: ignore[index]
+        return Catalog(locale=CATALOGUE_LOCALES[language], project="kezhuan", fuzzy=False)
     with path.open("rb") as po:
-        return read_po(po, locale=CATALOGUE_LOCALES[language])  # type: ignore[index]
+        return read_po(po, locale=CATALOGUE_LOCALES[language])
 
 
-def update(dynamic: list[str] | None = None) -> dict[str, Catalog]:
+def update(dynamic: list[str] | None = None) -> dict[Language, Catalog]:
     """Bring every catalogue in line with the code: new msgids added empty, unused ones dropped."""
     template = extract(dynamic)
     updated = {}
@@ -116,7 +117,7 @@ def describe(found: list[Gap]) -> str:
     lines = [f"{len(found)} message(s) need a translation in the catalogue:"]
     for gap in found:
         lines.append(f"  [{gap.language}] {gap.msgid!r} ({gap.where}): {gap.problem}")
-    paths = sorted({str(catalogue_path(gap.language).relative_to(ROOT)) for gap in found})  # type: ignore[arg-type]
+    paths = sorted({str(catalogue_path(gap.language).relative_to(ROOT)) for gap in found})
     lines.append(
         f"Run `make messages`, then write each msgstr in {', '.join(paths)} "
         "(keep every {placeholder}; an f-string detail cannot be translated: pass a template and its values, "
