@@ -14,6 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -280,6 +281,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         log.exception("database error", exc_info=exc)
         return problem(500, "an unexpected error occurred; it has been logged", language=language)
+
+    @app.exception_handler(StaleDataError)
+    async def _lost_update(request: Request, exc: StaleDataError) -> Response:
+        # The row's version moved between reading and writing it (servicekit.db.Versioned): never overwrite.
+        return problem(
+            409, "the resource was changed by another request meanwhile; read it again and retry",
+            language=request_language(request),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
