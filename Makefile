@@ -7,7 +7,7 @@ POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 API_LINT := tools/api-lint
 API_LINT_STAMP := $(API_LINT)/node_modules/.installed-$(shell cat $(API_LINT)/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run check lint-api test test-sqlite test-postgres bench demo migration clean
+.PHONY: install run check lint-api test test-sqlite test-postgres bench demo migration messages docs clean
 
 $(STAMP): pyproject.toml tools/write_pth.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ demo: install ## load the Liaoning demo dataset into the running system (`make r
 
 migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
 	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
+
+messages: install ## extract problem messages into libs/servicekit/locales/*/LC_MESSAGES/kezhuan.po and list what needs a translation
+	$(BIN)/python -m servicekit.i18n_catalogue $(ARGS)
+
+docs: install ## regenerate docs/RULES.md from libs/contracts/rules.toml
+	$(BIN)/python -m contracts.rules
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
