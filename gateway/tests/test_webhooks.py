@@ -122,6 +122,7 @@ async def gateway_http(
         nats_url=nats_url,
         data_dir=tmp_path_factory.mktemp("webhooks"),
         database_url_gateway=await databases.url(f"gateway_{uuid.uuid4().hex[:6]}"),
+        webhook_allow_private="127.0.0.1/32",  # the receiver listens on loopback
     )
     app = create_app(settings, webhooks=RetryPolicy(max_attempts=3, first_delay=timedelta(seconds=1)))
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as http:

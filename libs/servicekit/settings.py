@@ -45,6 +45,8 @@ class KezhuanSettings(BaseSettings):
     database_url_finance: str | None = None
     database_url_gateway: str | None = None
     """The gateway's own database (webhook subscriptions and deliveries)."""
+    webhook_allow_private: str = ""
+    """Gateway: comma-separated CIDRs webhooks may be delivered to although not public (none by default)."""
 
     ownership_url: str = "http://127.0.0.1:8001"
     pricing_url: str = "http://127.0.0.1:8002"

@@ -67,9 +67,12 @@ router = APIRouter(prefix=WEBHOOKS_PATH, tags=["webhooks"], responses=PROBLEM_RE
 
 
 @router.post("", status_code=201, response_model=WebhookCreated, summary="Subscribe a URL to events")
-async def create_webhook(ctx: Ctx, body: WebhookCreate) -> Response:
+async def create_webhook(request: Request, ctx: Ctx, body: WebhookCreate) -> Response:
     """Deliver matching events to `url`, signed with the secret in the answer (shown only now)."""
-    created = await service.create_subscription(ctx.session, principal=ctx.principal, request=body, now=real_now())
+    runtime: WebhookRuntime = request.app.state.webhooks
+    created = await service.create_subscription(
+        ctx.session, principal=ctx.principal, request=body, now=real_now(), allow=runtime.allow_private
+    )
     return _json(created, 201)
 
 

@@ -16,6 +16,7 @@ from contracts.envelope import STREAM, SUBJECT_PREFIX, CloudEvent
 from gateway.webhooks import service
 from gateway.webhooks.service import Attempt, RetryPolicy
 from gateway.webhooks.signing import signed_headers
+from gateway.webhooks.targets import TargetRefused, check_target, parse_networks
 from servicekit.clock import real_now
 from servicekit.consumers import describe_errors
 from servicekit.db import create_engine, create_sessionmaker
@@ -41,6 +42,8 @@ class WebhookRuntime:
 
     def __init__(self, settings: KezhuanSettings, policy: RetryPolicy) -> None:
         self.policy = policy
+        self.allow_private = parse_networks(settings.webhook_allow_private)
+        """Non-public networks webhooks may still be delivered to (KEZHUAN_WEBHOOK_ALLOW_PRIVATE)."""
         self.engine = create_engine(
             settings.database_url("gateway"), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
@@ -199,10 +202,14 @@ class WebhookRuntime:
         sent_at = real_now()
         headers = signed_headers(attempt.secret, attempt.event_id, int(sent_at.timestamp()), attempt.body)
         try:
+            # Again at each delivery: the name may resolve to a private address by now (DNS rebinding).
+            await check_target(attempt.url, self.allow_private)
             async with self._http.post(attempt.url, data=attempt.body, headers=headers, allow_redirects=False) as response:
                 status = response.status
                 if not 200 <= status < 300:
                     error = f"answered {status}: {(await response.content.read(ERROR_TEXT_MAX)).decode('utf-8', 'replace')}"
+        except TargetRefused as refused:
+            error = f"refused, not sent: {refused.detail}"[:ERROR_TEXT_MAX]
         except TimeoutError:
             error = f"no answer within {self.policy.attempt_timeout} s"
         except aiohttp.ClientError as exc:

@@ -14,6 +14,7 @@ from contracts.envelope import CloudEvent
 from gateway.models import DELIVERED, FAILED, PENDING, WebhookDelivery, WebhookEvent, WebhookSubscription
 from gateway.webhooks.schemas import DeliveryRead, WebhookCreate, WebhookCreated, WebhookRead
 from gateway.webhooks.signing import new_secret
+from gateway.webhooks.targets import Network, check_target
 from servicekit.auth import Principal, require_role
 from servicekit.errors import NotFound
 from servicekit.pagination import Page, decode_cursor, page_of
@@ -67,10 +68,12 @@ async def _visible(session: AsyncSession, principal: Principal, subscription_id:
 
 
 async def create_subscription(
-    session: AsyncSession, *, principal: Principal, request: WebhookCreate, now: datetime
+    session: AsyncSession, *, principal: Principal, request: WebhookCreate, now: datetime, allow: Sequence[Network]
 ) -> WebhookCreated:
-    """Subscribe a URL to event types; the signing secret is returned this once."""
+    """Subscribe a URL to event types (refused unless it leads to a public address or one in `allow`);
+    the signing secret is returned this once."""
     require_role(principal, *MANAGING_ROLES)
+    await check_target(str(request.url), allow)
     subscription = WebhookSubscription(
         id=uuid.uuid4().hex,
         owner=principal.sub,
