@@ -31,6 +31,8 @@ ROUTES: dict[str, str] = {
     "invest-first-projects": "finance",
     "subsidies": "finance",
     "receivables": "finance",
+    "financial-products": "finance",
+    "risk-compensation-pools": "finance",
 }
 
 _PREFIX_LEN = len(API_PREFIX)

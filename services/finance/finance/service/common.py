@@ -1,0 +1,58 @@
+"""What every finance use case shares: emitting through the outbox, scoping reads, reading events."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.envelope import CloudEvent
+from pydantic import BaseModel, ValidationError
+from servicekit.auth import Principal, ensure_unit_access, require_role
+from servicekit.outbox import emit
+from servicekit.pagination import decode_cursor
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from finance.models import INFRA
+
+log = logging.getLogger("kezhuan.finance")
+SOURCE = "finance"
+UNIT_READERS = ("department", "platform_admin")
+FUND_READERS = ("platform_admin", "platform_company", "department")
+
+
+async def emit_event(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
+    """Write the event to the outbox, in the caller's transaction."""
+    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+
+
+def after(cursor: str | None) -> str | None:
+    """The id a page starts after."""
+    key = decode_cursor(cursor)
+    return None if key is None else str(key[0])
+
+
+def scoped_unit(actor: Principal, unit_id: str | None) -> str | None:
+    """A unit_admin reads its own unit (by default, or when named); global readers may read all."""
+    if unit_id is None and not actor.has(*UNIT_READERS, "service"):
+        require_role(actor, "unit_admin")
+        return actor.unit_id
+    if unit_id is not None:
+        ensure_unit_access(actor, unit_id, unit_roles=("unit_admin",), global_roles=UNIT_READERS)
+    return unit_id
+
+
+def event_time(event: CloudEvent) -> datetime:
+    """When the producer says it happened; an offset-less time is read as UTC rather than refused forever."""
+    return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
+
+
+def payload(model: type[BaseModel], event: CloudEvent) -> Any:
+    """The event's data as its contract model, or None (logged) when a producer sent garbage.
+
+    A malformed payload can never become valid by retrying, so it is recorded as seen and skipped.
+    """
+    try:
+        return model.model_validate(event.data)
+    except ValidationError:
+        log.error("finance: %s %s has an invalid payload; skipped", event.type, event.id)
+        return None
