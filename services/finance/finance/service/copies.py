@@ -33,7 +33,9 @@ async def _insert_once(session: AsyncSession, row: object) -> None:
 async def on_achievement_registered(session: AsyncSession, event: CloudEvent) -> None:
     """FIN-6: remember a new achievement's completers (version 1)."""
     achievement = payload(AchievementRegistered, event)
-    if achievement is None or await repository.get_known_achievement(session, achievement.achievement_id) is not None:
+    if achievement is None or "completers" not in event.data:
+        return  # a producer that does not say who completed it tells FIN-6 nothing
+    if await repository.get_known_achievement(session, achievement.achievement_id) is not None:
         return
     await _insert_once(
         session,
