@@ -1,12 +1,10 @@
 """What every finance use case shares: emitting through the outbox, scoping reads, reading events."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from contracts.envelope import CloudEvent
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.outbox import emit
 from servicekit.pagination import decode_cursor
@@ -14,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.models import INFRA
 
-log = logging.getLogger("kezhuan.finance")
 SOURCE = "finance"
 UNIT_READERS = ("department", "platform_admin")
 FUND_READERS = ("platform_admin", "platform_company", "department")
@@ -44,15 +41,3 @@ def scoped_unit(actor: Principal, unit_id: str | None) -> str | None:
 def event_time(event: CloudEvent) -> datetime:
     """When the producer says it happened; an offset-less time is read as UTC rather than refused forever."""
     return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
-
-
-def payload(model: type[BaseModel], event: CloudEvent) -> Any:
-    """The event's data as its contract model, or None (logged) when a producer sent garbage.
-
-    A malformed payload can never become valid by retrying, so it is recorded as seen and skipped.
-    """
-    try:
-        return model.model_validate(event.data)
-    except ValidationError:
-        log.error("finance: %s %s has an invalid payload; skipped", event.type, event.id)
-        return None

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance import repository
 from finance.models import InstitutionEvaluation, KnownAchievement, LandedChallenge
-from finance.service.common import event_time, payload
+from finance.service.common import event_time
 
 
 async def _insert_once(session: AsyncSession, row: object) -> None:
@@ -30,10 +30,9 @@ async def _insert_once(session: AsyncSession, row: object) -> None:
         pass  # another replica or a replay stored it first
 
 
-async def on_achievement_registered(session: AsyncSession, event: CloudEvent) -> None:
+async def on_achievement_registered(session: AsyncSession, achievement: AchievementRegistered, event: CloudEvent) -> None:
     """FIN-6: remember a new achievement's completers (version 1)."""
-    achievement = payload(AchievementRegistered, event)
-    if achievement is None or "completers" not in event.data:
+    if "completers" not in event.data:
         return  # a producer that does not say who completed it tells FIN-6 nothing
     if await repository.get_known_achievement(session, achievement.achievement_id) is not None:
         return
@@ -46,10 +45,9 @@ async def on_achievement_registered(session: AsyncSession, event: CloudEvent) ->
     )
 
 
-async def on_achievement_corrected(session: AsyncSession, event: CloudEvent) -> None:
+async def on_achievement_corrected(session: AsyncSession, correction: AchievementCorrected, event: CloudEvent) -> None:
     """FIN-6, OWN-17: a correction of the completers replaces them, unless a newer version is already here."""
-    correction = payload(AchievementCorrected, event)
-    if correction is None or correction.completers is None:
+    if correction.completers is None:
         return
     version = correction.version or 0
     known = await repository.get_known_achievement(session, correction.achievement_id, for_update=True)
@@ -66,17 +64,15 @@ async def on_achievement_corrected(session: AsyncSession, event: CloudEvent) -> 
         await session.flush()
 
 
-async def on_challenge_landed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_challenge_landed(session: AsyncSession, landed: ChallengeLanded, event: CloudEvent) -> None:
     """FIN-8: remember a landed challenge and its enterprise, so it may receive its one award."""
-    landed = payload(ChallengeLanded, event)
-    if landed is not None and await repository.get_landed_challenge(session, landed.challenge_id) is None:
+    if await repository.get_landed_challenge(session, landed.challenge_id) is None:
         await _insert_once(session, LandedChallenge(challenge_id=landed.challenge_id, landed_on=landed.landed_on, details=event.data))
 
 
-async def on_institution_evaluated(session: AsyncSession, event: CloudEvent) -> None:
+async def on_institution_evaluated(session: AsyncSession, evaluation: InstitutionEvaluated, event: CloudEvent) -> None:
     """FIN-8, ORG-1: remember an institution's rating for the year (one per institution and year)."""
-    evaluation = payload(InstitutionEvaluated, event)
-    if evaluation is None or await repository.get_evaluation(session, evaluation.institution_id, evaluation.year) is not None:
+    if await repository.get_evaluation(session, evaluation.institution_id, evaluation.year) is not None:
         return
     await _insert_once(
         session,

@@ -14,16 +14,15 @@ from finance.domain.incomes import (
     resource_fee_income,
 )
 from finance.models import ConcludedDeal
-from finance.service.common import event_time, payload
+from finance.service.common import event_time
 from finance.service.incomes import record_income
 from finance.service.receivables import open_agreed_return, open_pay_later
 
 
-async def on_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def on_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """FIN-1/FIN-10: a deal paid at conclusion is income; a pay-later licence opens a receivable; an
     investment brings equity, not cash (ownership enters it in the separate ledger from the same event)."""
-    deal = payload(DealConcluded, event)
-    if deal is None or await repository.get_concluded_deal(session, deal.transaction_id) is not None:
+    if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
         return
     now = event_time(event)
     try:
@@ -53,11 +52,8 @@ async def on_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
         )
 
 
-async def on_equity_transfer_completed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_equity_transfer_completed(session: AsyncSession, transfer: EquityTransferCompleted, event: CloudEvent) -> None:
     """FIN-1: a resource fee is income when the transfer completes; FIN-9: an agreed return opens a receivable."""
-    transfer = payload(EquityTransferCompleted, event)
-    if transfer is None:
-        return
     now = event_time(event)
     fee = resource_fee_income(mode=transfer.mode, fee=transfer.fee)
     if fee is not None:
