@@ -5,27 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from servicekit.db import (
-    BigIntPK,
-    ExactDecimal,
-    UTCDateTime,
-    infrastructure,
-    new_metadata,
-)
-from servicekit.units import install_unit_policy_table
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.db import BigIntPK, ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
+from servicekit.units import install_unit_policy_table
 
 
 class Base(DeclarativeBase):
@@ -36,7 +20,7 @@ INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
 
 
-class Income(Base):
+class Income(Versioned, Base):
     """FIN-1: one entry per sum the unit received (a deal paid at conclusion, a licence payment, a
     resource fee, a settled agreed return), retained by the unit."""
 
@@ -58,10 +42,9 @@ class Income(Base):
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
     retained_by_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Reward(Base):
+class Reward(Versioned, Base):
     """FIN-6/7: a reward decision of a unit, with its recipients."""
 
     __tablename__ = "rewards"
@@ -72,7 +55,6 @@ class Reward(Base):
     achievement_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class RewardRecipient(Base):
@@ -98,7 +80,7 @@ class RewardRecipient(Base):
     in_social_insurance_base: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
-class Fund(Base):
+class Fund(Versioned, Base):
     """A fiscal S&T fund run invest-first-equity-later (FIN-3/4/5); totals mirror its ledger."""
 
     __tablename__ = "funds"
@@ -110,7 +92,6 @@ class Fund(Base):
     exit_proceeds: Mapped[Decimal] = mapped_column(ExactDecimal)
     balance: Mapped[Decimal] = mapped_column(ExactDecimal)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class FundLedgerEntry(Base):
@@ -129,7 +110,7 @@ class FundLedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class InvestFirstProject(Base):
+class InvestFirstProject(Versioned, Base):
     """A project the platform company funds first and converts to equity later (FIN-3/4/5)."""
 
     __tablename__ = "invest_first_projects"
@@ -146,10 +127,9 @@ class InvestFirstProject(Base):
     equity_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     exits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class HorizontalInvestment(Base):
+class HorizontalInvestment(Versioned, Base):
     """FIN-2: horizontal-project surplus funds invested as technology stake + cash stake."""
 
     __tablename__ = "horizontal_investments"
@@ -169,7 +149,6 @@ class HorizontalInvestment(Base):
     consent_by: Mapped[str] = mapped_column(String(200))
     consent_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class LandedChallenge(Base):
@@ -225,7 +204,7 @@ class ConcludedDeal(Base):
     concluded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Subsidy(Base):
+class Subsidy(Versioned, Base):
     """FIN-8: a reward-type post-subsidy; the unique keys make each award once."""
 
     __tablename__ = "subsidies"
@@ -244,10 +223,9 @@ class Subsidy(Base):
     evaluation_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Receivable(Base):
+class Receivable(Versioned, Base):
     """FIN-9 agreed return (contingent until listing or transfer) or FIN-10 pay-later fee (due until paid)."""
 
     __tablename__ = "receivables"
@@ -273,10 +251,9 @@ class Receivable(Base):
     payment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     waiver: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     income_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class FinancialProduct(Base):
+class FinancialProduct(Versioned, Base):
     """FIN-11: a support product a financial institution offers for transformation."""
 
     __tablename__ = "financial_products"
@@ -288,10 +265,9 @@ class FinancialProduct(Base):
     terms: Mapped[Any] = mapped_column(JSON)
     registered_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Uptake(Base):
+class Uptake(Versioned, Base):
     """FIN-11: an enterprise's uptake of a product, linked to a concluded deal."""
 
     __tablename__ = "uptakes"
@@ -305,10 +281,9 @@ class Uptake(Base):
     start_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class RiskCompensationPool(Base):
+class RiskCompensationPool(Versioned, Base):
     """FIN-11: a pool funded like a fund; its totals mirror its ledger (contributed = compensated + balance)."""
 
     __tablename__ = "risk_compensation_pools"
@@ -320,7 +295,6 @@ class RiskCompensationPool(Base):
     compensated: Mapped[Decimal] = mapped_column(ExactDecimal)
     balance: Mapped[Decimal] = mapped_column(ExactDecimal)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class PoolLedgerEntry(Base):
@@ -338,7 +312,7 @@ class PoolLedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Claim(Base):
+class Claim(Versioned, Base):
     """FIN-11: a compensated loss; the unique uptake makes it once per uptake, whatever the concurrency."""
 
     __tablename__ = "risk_compensation_claims"
@@ -351,4 +325,3 @@ class Claim(Base):
     reference: Mapped[str] = mapped_column(String(300))
     claimed_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -4,14 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from contracts.common import Money, Percent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so typos do not pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
+from contracts.common import Money, Percent, Strict
 
 
 class Party(Strict):

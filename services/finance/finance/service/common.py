@@ -4,11 +4,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.envelope import CloudEvent
-from pydantic import BaseModel
 from servicekit.auth import Principal, ensure_unit_access, require_role
-from servicekit.outbox import emit
+from servicekit.outbox import EventEmitter
 from servicekit.pagination import decode_cursor
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.models import INFRA
 
@@ -17,9 +15,8 @@ UNIT_READERS = ("department", "platform_admin")
 FUND_READERS = ("platform_admin", "platform_company", "department")
 
 
-async def emit_event(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    """Write the event to the outbox, in the caller's transaction."""
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+emit_event = EventEmitter(SOURCE, INFRA)
+"""Write an event to the outbox, in the caller's transaction."""
 
 
 def after(cursor: str | None) -> str | None:

@@ -54,7 +54,6 @@ async def post(
     )
     fund.contributed, fund.disbursed = book.contributed, book.disbursed
     fund.exit_proceeds, fund.balance = book.exit_proceeds, book.balance
-    fund.version += 1
 
 
 async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCreate, now: datetime) -> FundRead:
@@ -69,7 +68,7 @@ async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCrea
         exit_proceeds=fund_rules.ZERO,
         balance=fund_rules.ZERO,
         created_at=now,
-        version=0,
+        version=1,
     )
     session.add(fund)
     await session.flush()

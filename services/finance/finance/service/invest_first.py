@@ -88,7 +88,6 @@ async def disburse_tranche(
     await post(session, fund, book, kind="disbursement", amount=data.amount, project_id=project.id, reference=data.stage, now=now)
     project.disbursed += data.amount
     project.tranches = [*project.tranches, {"stage": data.stage, "amount": str(data.amount), "disbursed_at": now.isoformat()}]
-    project.version += 1
     await session.flush()
     await emit_event(
         session,
@@ -122,7 +121,6 @@ async def convert_to_equity(
         "post_money_valuation": str(data.post_money_valuation),
         "converted_at": now.isoformat(),
     }
-    project.version += 1
     await session.flush()
     await emit_event(
         session,
@@ -152,7 +150,6 @@ async def record_exit(
         *project.exits,
         {"equity_pct": str(data.equity_pct), "proceeds": str(data.proceeds), "exited_at": now.isoformat()},
     ]
-    project.version += 1
     await session.flush()
     await emit_event(
         session,

@@ -138,7 +138,6 @@ async def _mark_overdue(session: AsyncSession, receivable: Receivable, now: date
     """FIN-10: store the overdue step and report it (the receivable's row is locked)."""
     receivable.state = "overdue"
     receivable.overdue_at = now
-    receivable.version += 1
     await emit_event(
         session,
         "finance.receivable.overdue",
@@ -160,7 +159,6 @@ async def trigger_receivable_due(
     receivable.state, receivable.amount = moved.state, moved.amount
     receivable.trigger_event = data.event
     receivable.due_at = now
-    receivable.version += 1
     await session.flush()
     return receivable_read(receivable, now)
 
@@ -180,7 +178,6 @@ async def settle(
         equity_transfer_id=receivable.equity_transfer_id, now=now,
     )
     receivable.income_id = income.id if income else None
-    receivable.version += 1
     await session.flush()
     await emit_event(
         session,
@@ -212,7 +209,6 @@ async def pay(
         transaction_id=receivable.transaction_id, receivable_id=receivable.id, now=now,
     )
     receivable.income_id = income.id if income else None
-    receivable.version += 1
     await session.flush()
     await emit_event(
         session,
@@ -239,7 +235,6 @@ async def waive(
     assert data.decision is not None and data.reason is not None  # checked by FIN-10 above
     receivable.state = waived.state
     receivable.waiver = {"decision": data.decision.model_dump(mode="json"), "reason": data.reason.strip(), "waived_at": now.isoformat()}
-    receivable.version += 1
     await session.flush()
     await emit_event(
         session,

@@ -117,7 +117,6 @@ async def _post(
         )
     )
     pool.contributed, pool.compensated, pool.balance = book.contributed, book.compensated, book.balance
-    pool.version += 1
 
 
 async def create_pool(session: AsyncSession, *, actor: Principal, data: PoolCreate, now: datetime) -> PoolRead:
@@ -127,7 +126,7 @@ async def create_pool(session: AsyncSession, *, actor: Principal, data: PoolCrea
     book = PoolBook(ratio_pct=data.ratio_pct).contribute(data.contribution)
     pool = RiskCompensationPool(
         id=new_id(), name=data.name, ratio_pct=data.ratio_pct, contributed=ZERO, compensated=ZERO, balance=ZERO,
-        created_at=now, version=0,
+        created_at=now, version=1,
     )
     session.add(pool)
     await session.flush()
