@@ -180,3 +180,37 @@ async def test_malformed_deal_event_is_dead_lettered_at_once_not_retried_forever
     letters = (await system.clients["finance"].get("/api/v1/dead-letters", params={"limit": 200}, headers=system.auth("platform_admin"))).json()
     [letter] = [item for item in letters["items"] if item["event_id"] == malformed and item["consumer"] == "finance-deal-income"]
     assert letter["deliveries"] == 1 and "price" in letter["reason"]
+
+
+async def test_concluded_investment_of_a_separately_managed_achievement_is_state_equity_in_the_ledger_not_income(
+    system: InProcessSystem, nats_url: str
+) -> None:
+    unit_id = (await system.register_unit())["id"]
+    admin = system.auth("unit_admin", unit_id)
+    ownership = system.clients["ownership"]
+    created = await ownership.post("/api/v1/achievements", headers=admin, json={
+        "unit_id": unit_id, "title": f"一种焊接工艺-{uuid.uuid4().hex[:4]}", "kind": "patent",
+        "ip_rights": [{"type": "invention_patent", "number": f"ZL{uuid.uuid4().int % 10**12}.X", "granted_on": "2020-05-01"}],
+        "completers": [{"person_id": "p-1", "name": "李明"}], "ethics_review_required": False,
+        "security": {"national_interest": False, "classified": False, "key_core_technology": False},
+    })
+    assert created.status_code == 201, created.text
+    achievement_id = created.json()["id"]
+    managed = await ownership.post(f"/api/v1/achievements/{achievement_id}/separate-management", headers=admin,
+                                   json={"decision": {"body": "校长办公会", "date": "2030-03-01", "reference": "校发〔2030〕1号"}})
+    assert managed.status_code == 200, managed.text
+    transaction_id = uuid.uuid4().hex
+    deal = {**_deal(unit_id, transaction_id, "2000000.00", kind="investment"), "achievement_id": achievement_id}
+    await publish_event(nats_url, "pricing.deal.concluded", transaction_id, deal)
+
+    async def ledger_equity() -> list[dict[str, Any]]:
+        response = await ownership.get(f"/api/v1/units/{unit_id}/separate-ledger", headers=admin)
+        assert response.status_code == 200, response.text
+        return [item for item in response.json()["items"] if item["kind"] == "state_equity"]
+
+    equity = await eventually(ledger_equity, timeout=10)
+    assert [(e["transaction_id"], e["value"]) for e in equity] == [(transaction_id, "2000000.00")]
+    marker = uuid.uuid4().hex  # a later deal of the unit, so the investment is surely handled by finance too
+    await publish_event(nats_url, "pricing.deal.concluded", marker, _deal(unit_id, marker, "1.00"))
+    items = await eventually(lambda: _incomes_when(system, unit_id, 1), timeout=10)
+    assert [i["transaction_id"] for i in items] == [marker]  # FIN-1: the investment brought equity, not cash
