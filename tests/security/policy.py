@@ -155,8 +155,12 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/risk-compensation-pools/{pool_id}/contributions"): ADMIN,
     ("GET", "/api/v1/risk-compensation-pools/{pool_id}"): Access(any=("financial_institution", *READERS)),
     ("POST", "/api/v1/risk-compensation-pools/{pool_id}/claims"): FINANCIAL_INSTITUTION,
-    # audit
+    # audit and operations (every service's own; `service` picks one through the gateway)
     ("GET", "/api/v1/audit/verify"): ADMIN,
+    ("GET", "/api/v1/dead-letters"): ADMIN,
+    ("GET", "/api/v1/dead-letters/{dead_letter_id}"): ADMIN,
+    ("POST", "/api/v1/dead-letters/{dead_letter_id}/redrive"): ADMIN,
+    ("GET", "/api/v1/outbox"): ADMIN,
 }
 
 
