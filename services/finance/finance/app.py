@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from servicekit.app import ServiceSpec, SweeperSpec, create_service_app
 
 from finance.consumers import CONSUMERS
 from finance.models import Base
 from finance.router import router
 from finance.service.receivables import sweep_overdue
+from servicekit.app import ServiceSpec, SweeperSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="finance",

@@ -9,11 +9,10 @@ from contracts.events import (
     EquityTransferCompleted,
     InstitutionEvaluated,
 )
-from servicekit.consumers import ConsumerSpec, Handles
-from servicekit.units import unit_policy_consumer
-
 from finance.models import UNIT_POLICIES
 from finance.service import copies, proceeds
+from servicekit.consumers import ConsumerSpec, Handles
+from servicekit.units import unit_policy_consumer
 
 CONSUMERS: list[ConsumerSpec] = [
     unit_policy_consumer(UNIT_POLICIES),

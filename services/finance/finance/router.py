@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx, PublicCtx, service_router
-
 from finance.schemas import (
     ClaimCreate,
     ClaimRead,
@@ -49,6 +46,8 @@ from finance.service import (
     subsidies,
     support,
 )
+from servicekit.pagination import Cursor, Limit, Page
+from servicekit.web import Ctx, PublicCtx, service_router
 
 router = service_router(prefix="/api/v1", tags=["finance"])
 

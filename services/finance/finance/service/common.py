@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.envelope import CloudEvent
+from finance.models import INFRA
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.outbox import EventEmitter
 from servicekit.pagination import decode_cursor
-
-from finance.models import INFRA
 
 SOURCE = "finance"
 UNIT_READERS = ("department", "platform_admin")

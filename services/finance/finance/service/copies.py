@@ -6,6 +6,9 @@ answering (nor on a URL built from user input).
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from contracts.envelope import CloudEvent
 from contracts.events import (
     AchievementCorrected,
@@ -13,9 +16,6 @@ from contracts.events import (
     ChallengeLanded,
     InstitutionEvaluated,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from finance import repository
 from finance.models import InstitutionEvaluation, KnownAchievement, LandedChallenge
 from finance.service.common import event_time

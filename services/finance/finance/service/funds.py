@@ -4,10 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from servicekit.auth import Principal, require_role
-from servicekit.errors import NotFound, check_version
-from servicekit.outbox import new_id
-from servicekit.pagination import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance import repository
@@ -15,6 +11,10 @@ from finance.domain import funds as fund_rules
 from finance.models import Fund, FundLedgerEntry
 from finance.schemas import ContributionCreate, FundCreate, FundRead, LedgerEntryRead
 from finance.service.common import FUND_READERS
+from servicekit.auth import Principal, require_role
+from servicekit.errors import NotFound, check_version
+from servicekit.outbox import new_id
+from servicekit.pagination import Page
 
 
 def fund_read(fund: Fund) -> FundRead:

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import HorizontalInvestmentRecorded
-from servicekit.auth import Principal, ensure_unit_access, require_role
-from servicekit.errors import NotFound
-from servicekit.outbox import new_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import HorizontalInvestmentRecorded
 from finance import repository
 from finance.domain.investments import HUNDRED, check_horizontal_investment
 from finance.models import HorizontalInvestment
@@ -19,6 +16,9 @@ from finance.schemas import (
     Party,
 )
 from finance.service.common import UNIT_READERS, emit_event
+from servicekit.auth import Principal, ensure_unit_access, require_role
+from servicekit.errors import NotFound
+from servicekit.outbox import new_id
 
 
 def horizontal_read(investment: HorizontalInvestment) -> HorizontalInvestmentRead:

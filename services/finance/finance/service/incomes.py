@@ -4,18 +4,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from contracts.events import IncomeRecorded
-from servicekit.auth import Principal, ensure_unit_access
-from servicekit.errors import NotFound
-from servicekit.outbox import new_id
-from servicekit.pagination import Page, page_of
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import IncomeRecorded
 from finance import repository
 from finance.models import Income
 from finance.schemas import IncomeRead
 from finance.service.common import UNIT_READERS, after, emit_event, scoped_unit
+from servicekit.auth import Principal, ensure_unit_access
+from servicekit.errors import NotFound
+from servicekit.outbox import new_id
+from servicekit.pagination import Page, page_of
 
 
 def income_read(income: Income) -> IncomeRead:

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import EquityConverted, ExitRecorded, TrancheDisbursed
-from servicekit.auth import Principal, require_role
-from servicekit.errors import NotFound, check_version
-from servicekit.outbox import new_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import EquityConverted, ExitRecorded, TrancheDisbursed
 from finance import repository
 from finance.domain import funds as fund_rules
 from finance.models import Fund, InvestFirstProject
@@ -21,6 +18,9 @@ from finance.schemas import (
 )
 from finance.service.common import FUND_READERS, emit_event
 from finance.service.funds import book_of, post
+from servicekit.auth import Principal, require_role
+from servicekit.errors import NotFound, check_version
+from servicekit.outbox import new_id
 
 
 def project_read(project: InvestFirstProject) -> ProjectRead:

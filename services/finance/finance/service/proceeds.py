@@ -1,11 +1,11 @@
 """What other services' events bring the unit (FIN-1): income now, a receivable, or nothing in cash."""
 from __future__ import annotations
 
-from contracts.envelope import CloudEvent
-from contracts.events import DealConcluded, EquityTransferCompleted
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.envelope import CloudEvent
+from contracts.events import DealConcluded, EquityTransferCompleted
 from finance import repository
 from finance.domain.incomes import (
     BookIncome,

@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from contracts.events import (
     ReceivableOpened,
     ReceivableOverdue,
@@ -11,14 +14,6 @@ from contracts.events import (
     ReceivableSettled,
     ReceivableWaived,
 )
-from servicekit.auth import Principal, ensure_unit_access, require_role
-from servicekit.clock import shanghai_day
-from servicekit.errors import NotFound, check_version
-from servicekit.outbox import new_id
-from servicekit.pagination import Page, page_of
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from finance import repository
 from finance.domain.incomes import OpenReceivable
 from finance.domain.receivables import AGREED_RETURN, PAY_LATER, ReceivableState
@@ -32,6 +27,11 @@ from finance.schemas import (
 )
 from finance.service.common import after, emit_event, scoped_unit
 from finance.service.incomes import record_income
+from servicekit.auth import Principal, ensure_unit_access, require_role
+from servicekit.clock import shanghai_day
+from servicekit.errors import NotFound, check_version
+from servicekit.outbox import new_id
+from servicekit.pagination import Page, page_of
 
 
 def _state(receivable: Receivable) -> ReceivableState:

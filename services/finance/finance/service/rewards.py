@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import RewardGranted
-from servicekit.auth import Principal, ensure_unit_access, require_role
-from servicekit.errors import InvalidInput, NotFound
-from servicekit.outbox import new_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import RewardGranted
 from finance import repository
 from finance.domain.incentives import check_recipient, completer_ids_of, recipient_basis
 from finance.models import Reward, RewardRecipient
 from finance.schemas import RecipientRead, RewardCreate, RewardRead
 from finance.service.common import UNIT_READERS, emit_event
+from servicekit.auth import Principal, ensure_unit_access, require_role
+from servicekit.errors import InvalidInput, NotFound
+from servicekit.outbox import new_id
 
 
 def reward_read(reward: Reward, recipients: list[RewardRecipient]) -> RewardRead:

@@ -3,14 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import SubsidyGranted
-from servicekit.auth import Principal, require_role
-from servicekit.errors import InvalidState, NotFound
-from servicekit.outbox import new_id
-from servicekit.pagination import Page, page_of
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import SubsidyGranted
 from finance import repository
 from finance.domain.subsidies import (
     Evaluation,
@@ -20,6 +16,10 @@ from finance.domain.subsidies import (
 from finance.models import Subsidy
 from finance.schemas import SubsidyCreate, SubsidyRead
 from finance.service.common import UNIT_READERS, after, emit_event
+from servicekit.auth import Principal, require_role
+from servicekit.errors import InvalidState, NotFound
+from servicekit.outbox import new_id
+from servicekit.pagination import Page, page_of
 
 
 def subsidy_read(subsidy: Subsidy) -> SubsidyRead:

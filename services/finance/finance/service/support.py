@@ -3,14 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import RiskCompensationPaid
-from servicekit.auth import Principal, require_role
-from servicekit.errors import InvalidState, NotFound, check_version
-from servicekit.outbox import new_id
-from servicekit.pagination import Page, page_of
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import RiskCompensationPaid
 from finance import repository
 from finance.domain.support import ZERO, PoolBook, check_ratio, check_uptake
 from finance.models import (
@@ -32,6 +28,10 @@ from finance.schemas import (
     UptakeRead,
 )
 from finance.service.common import after, emit_event
+from servicekit.auth import Principal, require_role
+from servicekit.errors import InvalidState, NotFound, check_version
+from servicekit.outbox import new_id
+from servicekit.pagination import Page, page_of
 
 INSTITUTION = "financial_institution"
 POOL_READERS = ("platform_admin", "department", INSTITUTION)

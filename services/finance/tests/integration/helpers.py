@@ -5,8 +5,9 @@ from typing import Any
 
 import httpx
 import orjson
-from servicekit.testing import InProcessSystem
 from sqlalchemy import select
+
+from servicekit.testing import InProcessSystem
 
 
 def problem(response: httpx.Response, status: int, rule: str | None = None) -> dict[str, Any]:

@@ -5,9 +5,10 @@ import uuid
 from typing import Any
 
 import orjson
+from sqlalchemy import select
+
 from finance import repository
 from servicekit.testing import InProcessSystem, eventually, publish_event
-from sqlalchemy import select
 
 from .helpers import problem
 

@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
 from contracts.envelope import CloudEvent
 from contracts.events import DealConcluded
 from finance.models import Income
 from finance.service import incomes, proceeds
 from servicekit.consumers import Handles
 from servicekit.testing import InProcessSystem, eventually, publish_event
-from sqlalchemy import func, select
 
 INCOMES = "/api/v1/incomes"
 

@@ -8,12 +8,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import select
+
 from finance.app import create_app
 from finance.models import Receivable
 from finance.service import receivables
 from servicekit.auth import Principal
 from servicekit.testing import InProcessSystem, eventually, publish_event
-from sqlalchemy import select
 
 from .helpers import finance_events, problem
 

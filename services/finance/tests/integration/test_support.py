@@ -7,10 +7,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from finance import repository
 from finance.models import PoolLedgerEntry, RiskCompensationPool
 from servicekit.testing import InProcessSystem, eventually, publish_event
-from sqlalchemy import select
 
 from .helpers import finance_events, problem
 

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from finance.domain.incentives import (
     CashRewardFlags,
     check_recipient,

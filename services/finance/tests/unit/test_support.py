@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from finance.domain.support import PoolBook, check_ratio, check_uptake
 from servicekit.errors import InvalidState, PolicyViolation
 
