@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 UNIT_EVENTS = ("ownership.unit.registered", "ownership.unit.policy_changed")
 
 
-def install_unit_policy_table(metadata: MetaData) -> Table:
-    """`unit_policies`: the unit's periods as last announced by ownership."""
+def install_unit_policy_table(metadata: MetaData, *, extra_fields: tuple[str, ...] = ()) -> Table:
+    """`unit_policies`: the unit's policy as last announced by ownership (plus `extra_fields` of UnitPolicy)."""
+    defaults = UnitPolicy()
     return Table(
         "unit_policies",
         metadata,
@@ -26,8 +27,13 @@ def install_unit_policy_table(metadata: MetaData) -> Table:
         Column("notice_days", Integer, nullable=False),
         Column("review_request_days", Integer, nullable=False),
         Column("patent_change_days", Integer, nullable=False),
+        *(Column(name, Integer, nullable=False, server_default=str(getattr(defaults, name))) for name in extra_fields),
         Column("version", Integer, nullable=False),
     )
+
+
+def _policy_fields(table: Table) -> list[str]:
+    return [name for name in UnitPolicy.model_fields if name in table.c]
 
 
 async def apply_unit_event(session: AsyncSession, table: Table, event: CloudEvent) -> None:
@@ -35,12 +41,8 @@ async def apply_unit_event(session: AsyncSession, table: Table, event: CloudEven
     data = event.data
     policy = UnitPolicy.model_validate(data["policy"])
     version = int(data.get("version", 1))
-    values = {
-        "notice_days": policy.notice_days,
-        "review_request_days": policy.review_request_days,
-        "patent_change_days": policy.patent_change_days,
-        "version": version,
-    }
+    values: dict[str, object] = {name: getattr(policy, name) for name in _policy_fields(table)}
+    values["version"] = version
     if "name" in data:
         values["name"] = data["name"]
     current = (
@@ -65,11 +67,7 @@ async def get_unit_policy(runtime: "Runtime", session: AsyncSession, table: Tabl
     """The unit's policy from the local replica, or fresh from ownership when the event has not arrived yet."""
     row = (await session.execute(select(table).where(table.c.unit_id == unit_id))).first()
     if row is not None:
-        return UnitPolicy(
-            notice_days=row.notice_days,
-            review_request_days=row.review_request_days,
-            patent_change_days=row.patent_change_days,
-        )
+        return UnitPolicy(**{name: getattr(row, name) for name in _policy_fields(table)})
     unit = await runtime.lookup("ownership", f"/api/v1/units/{unit_id}")
     if unit is None:
         return None

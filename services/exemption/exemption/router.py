@@ -1,25 +1,30 @@
 """Exemption HTTP routes: parse, call one service function, respond (API.md §5, confidential)."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.responses import Response
 
-from exemption import service
+from exemption import records, service
 from exemption.schemas import (
     AssessmentRead,
     CaseCreate,
     CaseRead,
+    ConfirmationCreate,
     DecisionCreate,
+    DeliveryCreate,
     DeterminationCreate,
-    Empty,
     EscalationCreate,
     EvidenceCreate,
     NegativeFindingCreate,
     PanelPut,
+    ReadinessRead,
     ReviewOutcomeCreate,
     ReviewRequestCreate,
     StatementCreate,
 )
+from servicekit.documents import DOWNLOAD_RESPONSES, document_response, is_multipart, receive_upload, upload_openapi
 from servicekit.web import Ctx
 
 router = APIRouter(prefix="/api/v1", tags=["exemption"])
@@ -37,12 +42,19 @@ async def open_case(body: CaseCreate, ctx: Ctx) -> Response:
 @router.get(CASE, response_model=CaseRead, summary="The case (unit_admin, subject, panel; province once escalated)")
 async def get_case(case_id: str, ctx: Ctx) -> Response:
     # A commit, not a plain read: an expired review window closes the case on this read too (EXE-8).
-    return await ctx.commit(lambda: service.get_case(ctx.session, actor=ctx.user, case_id=case_id, now=ctx.now))
+    return await ctx.commit(lambda: service.get_case(ctx.session, runtime=ctx.runtime, actor=ctx.user, case_id=case_id, now=ctx.now))
 
 
 @router.get(f"{CASE}/assessment", response_model=AssessmentRead, summary="Prerequisites, clauses, allowed conclusions")
 async def get_assessment(case_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(lambda: service.get_assessment(ctx.session, actor=ctx.user, case_id=case_id, now=ctx.now))
+    return await ctx.commit(lambda: service.get_assessment(ctx.session, runtime=ctx.runtime, actor=ctx.user, case_id=case_id, now=ctx.now))
+
+
+@router.get("/transactions/{transaction_id}/exemption-readiness", response_model=ReadinessRead,
+            summary="Which of G5.3/G5.4 the transaction's record supports, what is missing (unit_admin, EXE-13)")
+async def get_readiness(transaction_id: str, ctx: Ctx) -> Response:
+    return await ctx.respond(await records.get_readiness(
+        ctx.session, runtime=ctx.runtime, actor=ctx.user, transaction_id=transaction_id, now=ctx.now))
 
 
 @router.put(f"{CASE}/panel", response_model=CaseRead, summary="Working group or third party (EXE-4, EXE-6)")
@@ -51,11 +63,47 @@ async def set_panel(case_id: str, body: PanelPut, ctx: Ctx) -> Response:
         ctx.session, actor=ctx.user, case_id=case_id, data=body, expected_version=ctx.expected_version, now=ctx.now))
 
 
-@router.post(f"{CASE}/evidence", status_code=201, response_model=CaseRead, summary="Record evidence (EXE-5)")
-async def add_evidence(case_id: str, body: EvidenceCreate, ctx: Ctx) -> Response:
+_EVIDENCE_FILE = upload_openapi({"kind": "document | testimony | record | other", "title": "what it is",
+                                 "reference": "optional reference"}, required=("kind", "title"))
+_EVIDENCE_FILE["requestBody"]["content"]["application/json"] = {"schema": EvidenceCreate.model_json_schema()}
+
+
+@router.post(f"{CASE}/evidence", status_code=201, response_model=CaseRead, openapi_extra=_EVIDENCE_FILE,
+             summary="Record evidence: JSON by reference, or multipart with the file (EXE-5, DOC-1)")
+async def add_evidence(case_id: str, request: Request, ctx: Ctx) -> Response:
+    if is_multipart(request):
+        async with receive_upload(request, fields=("kind", "title", "reference")) as upload:
+            return await ctx.commit(lambda: service.add_evidence_file(
+                ctx.session, actor=ctx.user, case_id=case_id, upload=upload, expected_version=ctx.expected_version,
+                now=ctx.now), status_code=201)
+    body = await _json_body(request, EvidenceCreate)
     return await ctx.commit(lambda: service.add_evidence(
         ctx.session, actor=ctx.user, case_id=case_id, data=body, expected_version=ctx.expected_version, now=ctx.now),
         status_code=201)
+
+
+async def _json_body(request: Request, model: type[EvidenceCreate]) -> EvidenceCreate:
+    """A JSON body validated as FastAPI would (422 with `errors`), for a route that also takes multipart."""
+    try:
+        return model.model_validate_json(await request.body() or b"null")
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+
+
+@router.get(f"{CASE}/documents/{{document_id}}", response_class=Response, responses=DOWNLOAD_RESPONSES,
+            summary="An evidence file, for those who see the case (DOC-1); ETag is its SHA-256")
+async def get_document(case_id: str, document_id: str, request: Request, ctx: Ctx) -> Response:
+    document, content = await service.get_document(ctx.session, actor=ctx.user, case_id=case_id,
+                                                   document_id=document_id, now=ctx.now)
+    await ctx.session.rollback()
+    return document_response(document, content, request)
+
+
+@router.post(f"{CASE}/delivery", response_model=CaseRead, summary="Delivery of the conclusion to a subject (EXE-8)")
+async def deliver(case_id: str, body: DeliveryCreate, ctx: Ctx) -> Response:
+    return await ctx.commit(lambda: service.deliver(
+        ctx.session, runtime=ctx.runtime, actor=ctx.user, case_id=case_id, data=body,
+        expected_version=ctx.expected_version, now=ctx.now))
 
 
 @router.post(f"{CASE}/statements", status_code=201, response_model=CaseRead, summary="The subject heard, or refusal (EXE-5)")
@@ -80,15 +128,16 @@ async def decide(case_id: str, body: DecisionCreate, ctx: Ctx) -> Response:
 
 
 @router.post(f"{CASE}/confirmation", response_model=CaseRead, summary="The subject confirms (EXE-8)")
-async def confirm(case_id: str, ctx: Ctx, body: Empty | None = None) -> Response:
+async def confirm(case_id: str, ctx: Ctx, body: ConfirmationCreate | None = None) -> Response:
     return await ctx.commit(lambda: service.confirm(
-        ctx.session, actor=ctx.user, case_id=case_id, expected_version=ctx.expected_version, now=ctx.now))
+        ctx.session, actor=ctx.user, case_id=case_id, subject_id=body.subject_id if body else None,
+        expected_version=ctx.expected_version, now=ctx.now))
 
 
 @router.post(f"{CASE}/review-requests", status_code=201, response_model=CaseRead, summary="The subject requests a review (EXE-8)")
 async def request_review(case_id: str, body: ReviewRequestCreate, ctx: Ctx) -> Response:
     return await ctx.commit(lambda: service.request_review(
-        ctx.session, actor=ctx.user, case_id=case_id, grounds=body.grounds,
+        ctx.session, actor=ctx.user, case_id=case_id, grounds=body.grounds, subject_id=body.subject_id,
         expected_version=ctx.expected_version, now=ctx.now), status_code=201)
 
 

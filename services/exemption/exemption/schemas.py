@@ -10,6 +10,8 @@ from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
     DecisionDraft,
     Decision,
+    DeliveryDraft,
+    DocumentRef,
     DeterminationDraft,
     Determination,
     Draft,
@@ -26,8 +28,11 @@ from exemption.domain.cases import (
     ReviewOutcomeDraft,
     Statement,
     StatementDraft,
+    Subject,
     SubjectDraft,
+    SubjectEntryDraft,
 )
+from exemption.domain.readiness import TransactionReadiness
 
 PanelPut = PanelDraft
 EvidenceCreate = EvidenceDraft
@@ -37,18 +42,26 @@ DecisionCreate = DecisionDraft
 ReviewOutcomeCreate = ReviewOutcomeDraft
 EscalationCreate = EscalationDraft
 DeterminationCreate = DeterminationDraft
+DeliveryCreate = DeliveryDraft
 AssessmentRead = Assessment
+ReadinessRead = TransactionReadiness
 
 
 class CaseCreate(Draft):
     unit_id: str = Field(min_length=1, max_length=64)
-    subject: SubjectDraft
+    subject: SubjectDraft | None = Field(default=None, description="one person; or name several with `subjects`")
+    subjects: list[SubjectEntryDraft] | None = Field(default=None, max_length=50, description="persons, a team, the unit (EXE-12)")
     matter: MatterDraft
     claimed_clauses: list[str] = Field(default_factory=list, max_length=10, description="G5.1 … G5.9 or G6")
 
 
 class ReviewRequestCreate(Draft):
     grounds: str = Field(min_length=1, max_length=20000)
+    subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
+
+
+class ConfirmationCreate(Draft):
+    subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
 
 
 class Empty(Draft):
@@ -66,7 +79,8 @@ class EvidenceRead(BaseModel):
     id: str
     kind: str
     title: str
-    reference: str
+    reference: str | None
+    document: DocumentRef | None = Field(default=None, description="the file and its SHA-256 (DOC-1)")
     recorded_at: datetime | None
     recorded_by: str
     steps: list[RecordStep] | None = Field(default=None, description="for kind pricing_record: the procedural record")
@@ -76,7 +90,9 @@ class CaseRead(BaseModel):
     id: str
     unit_id: str
     state: str
-    subject: SubjectDraft
+    closed: bool = Field(description="closed or determined: nothing more happens on the platform")
+    subject: SubjectDraft | None = Field(description="the first subject when it is a person (kept for one-subject clients)")
+    subjects: list[Subject]
     matter: MatterRead
     claimed_clauses: list[str]
     panel: Panel | None

@@ -77,13 +77,14 @@ async def test_panel_member_records_evidence_and_statement_but_not_the_decision(
 
 
 async def test_decision_needs_panel_then_evidence_then_statement(system: InProcessSystem) -> None:
+    """Missing prerequisites are missing input: 422 EXE-5 (second revision; was 409)."""
     case = await open_case(system)
-    problem(await case.post("/decision", case.decision()), 409, "EXE-5")
+    problem(await case.post("/decision", case.decision()), 422, "EXE-5")
     await case.panel()
-    problem(await case.post("/decision", case.decision()), 409, "EXE-5")
+    problem(await case.post("/decision", case.decision()), 422, "EXE-5")
     await case.ok("/evidence", {"kind": "document", "title": "合同", "reference": "C-1"})
     response = await case.post("/decision", case.decision())
-    problem(response, 409, "EXE-5")
+    problem(response, 422, "EXE-5")
     assert "statement" in response.json()["detail"]
     await case.ok("/statements", {"refused": True, "documented_on": HELD_ON})
     assert (await case.decide())["state"] == "awaiting_confirmation"
@@ -254,7 +255,7 @@ async def _rejected(system: InProcessSystem):
 ESCALATION = {"application_reference": "辽科申〔2030〕1号", "subject_objection": "当事人仍有异议"}
 
 
-async def test_escalation_only_after_a_rejected_review_and_in_writing(system: InProcessSystem) -> None:
+async def test_escalation_only_after_a_review_and_in_writing(system: InProcessSystem) -> None:
     early = await open_case(system)
     await early.prepare()
     await early.decide()
@@ -267,9 +268,9 @@ async def test_escalation_only_after_a_rejected_review_and_in_writing(system: In
 
 
 @pytest.mark.parametrize(
-    "departments", [["science"], ["science", "science"], ["science", "police"], []]
+    "departments", [["science"], ["science", "science"], ["science", " "], []]
 )
-async def test_joint_determination_needs_two_known_departments(system: InProcessSystem, departments: list[str]) -> None:
+async def test_joint_determination_needs_two_distinct_departments(system: InProcessSystem, departments: list[str]) -> None:
     case = await _rejected(system)
     await case.ok("/escalation", ESCALATION)
     office = system.auth("provincial_office")
