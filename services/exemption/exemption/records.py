@@ -130,14 +130,6 @@ async def get_readiness(session: AsyncSession, *, runtime: "Runtime", actor: Pri
 
 
 
-def parse_record_event(data: dict[str, Any]) -> tuple[str, str | None, str | None, RecordStep] | None:
-    """(transaction_id, unit_id, achievement_id, step) of a `pricing.record.appended` payload; None when malformed."""
-    try:
-        return str(data["transaction_id"]), data.get("unit_id"), data.get("achievement_id"), RecordStep.model_validate(data)
-    except (KeyError, ValidationError, TypeError):
-        return None
-
-
 async def record_empowerment(session: AsyncSession, *, achievement_id: str, unit_id: str, empowerment_id: str, kind: str) -> None:
     """G5.4 (EXE-13): remember that the achievement was empowered (the first empowerment is enough)."""
     if await session.get(EmpoweredAchievement, achievement_id) is None:

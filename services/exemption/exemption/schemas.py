@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from contracts.common import Money
+from contracts.common import Money, Strict
 from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
     DecisionDraft,
@@ -14,7 +14,6 @@ from exemption.domain.cases import (
     DocumentRef,
     DeterminationDraft,
     Determination,
-    Draft,
     Escalation,
     EscalationDraft,
     EvidenceDraft,
@@ -47,7 +46,7 @@ AssessmentRead = Assessment
 ReadinessRead = TransactionReadiness
 
 
-class CaseCreate(Draft):
+class CaseCreate(Strict):
     unit_id: str = Field(min_length=1, max_length=64)
     subject: SubjectDraft | None = Field(default=None, description="one person; or name several with `subjects`")
     subjects: list[SubjectEntryDraft] | None = Field(default=None, max_length=50, description="persons, a team, the unit (EXE-12)")
@@ -55,17 +54,13 @@ class CaseCreate(Draft):
     claimed_clauses: list[str] = Field(default_factory=list, max_length=10, description="G5.1 … G5.9 or G6")
 
 
-class ReviewRequestCreate(Draft):
+class ReviewRequestCreate(Strict):
     grounds: str = Field(min_length=1, max_length=20000)
     subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
 
 
-class ConfirmationCreate(Draft):
+class ConfirmationCreate(Strict):
     subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
-
-
-class Empty(Draft):
-    """Action endpoints without a body take `{}` (or nothing)."""
 
 
 class MatterRead(BaseModel):

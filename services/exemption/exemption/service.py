@@ -46,7 +46,7 @@ from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
 from servicekit.documents import StoredDocument, Upload, load_document, read_content, store_document
 from servicekit.errors import InvalidInput, NotFound, PolicyViolation, UpstreamUnavailable, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.units import get_unit_policy
 
 if TYPE_CHECKING:
@@ -58,8 +58,7 @@ DOCUMENT_OWNER = "exemption_case"
 log = logging.getLogger("kezhuan.exemption")
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _viewer(actor: Principal) -> Viewer:
@@ -130,14 +129,15 @@ async def _visible(
 async def _save(row: ExemptionCase, stored: Case, updated: Case, session: AsyncSession) -> None:
     if updated != stored:
         _store(row, updated)
-        row.version += 1
         await session.flush()
 
 
-async def _policy(runtime: "Runtime", session: AsyncSession, case_id: str) -> UnitPolicy:
-    """The policy of the case's unit (review_request_days EXE-8, min_meeting_attendees EXE-5); defaults if unknown."""
-    row = await repository.get_case(session, case_id)
-    policy = await get_unit_policy(runtime, session, UNIT_POLICIES, row.unit_id) if row is not None else None
+async def _policy(runtime: "Runtime", case_id: str) -> UnitPolicy:
+    """The case's unit's policy (review_request_days EXE-8, min_meeting_attendees EXE-5), read (and looked up if
+    not replicated yet) before the write transaction; defaults if unknown."""
+    async with runtime.read_sessions() as reads:
+        row = await repository.get_case(reads, case_id)
+    policy = await get_unit_policy(runtime, UNIT_POLICIES, row.unit_id) if row is not None else None
     return policy or UnitPolicy()
 
 
@@ -163,7 +163,7 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
     fetched = []
     if case.matter.transaction_id is not None:
         fetched = await records.backfill_pricing_record(runtime, case.matter.transaction_id, case.unit_id)
-    if await get_unit_policy(runtime, session, UNIT_POLICIES, data.unit_id) is None:
+    if await get_unit_policy(runtime, UNIT_POLICIES, data.unit_id) is None:
         raise NotFound("no such unit")
     for step in fetched:
         await records.record_pricing_step(session, transaction_id=case.matter.transaction_id, unit_id=case.unit_id, step=step)
@@ -179,17 +179,15 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
 
 
 async def get_case(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, now: datetime) -> CaseRead:
-    """The case for those entitled to see it, with what time made due applied (EXE-8)."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    """The case for those entitled to see it as of now (EXE-8): a due closing shows, the sweeper persists it."""
+    row, _, current = await _visible(session, case_id, actor, now, lock=False)
     steps, _ = await records.case_record(session, runtime, current)
     return _read(row, current, steps)
 
 
 async def get_assessment(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, now: datetime) -> AssessmentRead:
     """Prerequisites, claimed clauses (G5.3/G5.4 as the transaction's readiness says, EXE-11/13), allowed conclusions."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    _, _, current = await _visible(session, case_id, actor, now, lock=False)
     steps, empowered = await records.case_record(session, runtime, current)
     return assess(current, steps, empowered=empowered, now=now)
 
@@ -272,7 +270,7 @@ async def record_negative_finding(session: AsyncSession, *, actor: Principal, ca
 
 async def decide(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: DecisionCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """The collective decision (EXE-3/5/6/7), delivered to every subject with its review window (EXE-8)."""
-    policy = await _policy(runtime, session, case_id)
+    policy = await _policy(runtime, case_id)
     row, _, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                               action=lambda c, steps: domain.decide(
                                   c, viewer=_viewer(actor), draft=data, pricing_steps=len(steps),
@@ -285,7 +283,7 @@ async def decide(session: AsyncSession, *, runtime: "Runtime", actor: Principal,
 
 async def deliver(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: DeliveryCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """Record the conclusion's delivery to a subject (or all awaiting it); the review window runs from it (EXE-8)."""
-    policy = await _policy(runtime, session, case_id)
+    policy = await _policy(runtime, case_id)
     row, before, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                                    action=lambda c, _: domain.deliver(c, viewer=_viewer(actor), draft=data,
                                                                       review_request_days=policy.review_request_days, now=now))
@@ -315,7 +313,7 @@ async def request_review(session: AsyncSession, *, actor: Principal, case_id: st
 
 async def decide_review(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: ReviewOutcomeCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """Re-determine a wrong conclusion, or refuse the review with a written explanation (EXE-9)."""
-    policy = await _policy(runtime, session, case_id)
+    policy = await _policy(runtime, case_id)
     row, _, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                               action=lambda c, steps: domain.decide_review(
                                   c, viewer=_viewer(actor), outcome=data, pricing_steps=len(steps),

@@ -21,9 +21,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from contracts.common import Money
+from contracts.common import Money, Strict
 from exemption.domain.clauses import (
     check_negative_clause,
     check_positive_clauses,
@@ -72,11 +72,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
 
 # ---- inputs (the HTTP request bodies; unknown fields are refused so typos never pass silently) -----
 
-class Draft(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Person(Draft):
+class Person(Strict):
     person_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
 
@@ -90,7 +86,7 @@ class MemberDraft(Person):
     role: str = Field(default="researcher", description="leader | manager | researcher (SCO-2)")
 
 
-class SubjectEntryDraft(Draft):
+class SubjectEntryDraft(Strict):
     """One subject of several (EXE-12): a person, a team (its members) or the unit itself."""
 
     kind: str = Field(default="person", description="person | team | unit (EXE-12)")
@@ -101,25 +97,25 @@ class SubjectEntryDraft(Draft):
     members: list[MemberDraft] = Field(default_factory=list, max_length=100, description="for a team")
 
 
-class MatterDraft(Draft):
+class MatterDraft(Strict):
     summary: str = Field(min_length=1, max_length=5000)
     loss_amount: Money | None = None
     transaction_id: str | None = Field(default=None, min_length=1, max_length=64)
     achievement_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class ThirdPartyDraft(Draft):
+class ThirdPartyDraft(Strict):
     name: str | None = Field(default=None, max_length=300)
     contact: Person | None = None
 
 
-class PanelDraft(Draft):
+class PanelDraft(Strict):
     mode: str = Field(description="working_group | third_party (EXE-4)")
     members: list[Person] = Field(default_factory=list, max_length=100)
     third_party: ThirdPartyDraft | None = None
 
 
-class EvidenceDraft(Draft):
+class EvidenceDraft(Strict):
     kind: str = Field(description="document | testimony | record | other")
     title: str = Field(min_length=1, max_length=500)
     reference: str = Field(min_length=1, max_length=500)
@@ -134,7 +130,7 @@ class DocumentRef(BaseModel):
     media_type: str
 
 
-class EvidenceFileDraft(Draft):
+class EvidenceFileDraft(Strict):
     """Evidence uploaded as a file (DOC-1): kind and title beside the document."""
 
     kind: str = Field(description="document | testimony | record | other")
@@ -143,7 +139,7 @@ class EvidenceFileDraft(Draft):
     document: DocumentRef
 
 
-class StatementDraft(Draft):
+class StatementDraft(Strict):
     subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
     heard_on: date | None = None
     summary: str | None = Field(default=None, max_length=10000)
@@ -151,19 +147,19 @@ class StatementDraft(Draft):
     documented_on: date | None = None
 
 
-class FindingDraft(Draft):
+class FindingDraft(Strict):
     subject_id: str | None = Field(default=None, max_length=64, description="whose conduct, when the case has several subjects")
     clause: str = Field(description="G7.1 … G7.5 (EXE-3)")
     finding: str = Field(min_length=1, max_length=10000)
 
 
-class MeetingDraft(Draft):
+class MeetingDraft(Strict):
     body: str | None = Field(default=None, max_length=300, description="e.g. 校长办公会, 党委会 (EXE-5)")
     held_on: date | None = None
     attendees: list[str] = Field(default_factory=list, max_length=200, description="person ids (EXE-6)")
 
 
-class DecisionDraft(Draft):
+class DecisionDraft(Strict):
     meeting: MeetingDraft | None = None
     conclusion: str = Field(description="meets | basically_meets | does_not_meet (EXE-7)")
     clauses: list[str] = Field(default_factory=list, max_length=20)
@@ -173,24 +169,24 @@ class DecisionDraft(Draft):
         default=None, description="EXE-7: false = the shortcomings found were not the direct cause of the loss")
 
 
-class DeliveryDraft(Draft):
+class DeliveryDraft(Strict):
     delivered_at: datetime = Field(description="when the conclusion reached the subject (RFC 3339 with offset)")
     method: str = Field(min_length=1, max_length=100, description="e.g. in_person, registered_mail, electronic")
     subject_id: str | None = Field(default=None, max_length=64, description="one subject; every awaiting subject if omitted")
 
 
-class ReviewOutcomeDraft(Draft):
+class ReviewOutcomeDraft(Strict):
     accepted: bool
     decision: DecisionDraft | None = None
     explanation: str | None = Field(default=None, max_length=20000)
 
 
-class EscalationDraft(Draft):
+class EscalationDraft(Strict):
     application_reference: str | None = Field(default=None, max_length=300)
     subject_objection: str | None = Field(default=None, max_length=20000)
 
 
-class DeterminationDraft(Draft):
+class DeterminationDraft(Strict):
     departments: list[str] = Field(default_factory=list, max_length=20,
                                    description="≥ 2 distinct: science, finance, education, health, state_assets or others by name")
     conclusion: str = Field(description="meets | basically_meets | does_not_meet (EXE-10)")
