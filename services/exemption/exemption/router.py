@@ -67,7 +67,8 @@ async def set_panel(case_id: str, body: PanelPut, ctx: Ctx) -> CaseRead:
 
 _EVIDENCE_FILE = upload_openapi({"kind": "document | testimony | record | other", "title": "what it is",
                                  "reference": "optional reference"}, required=("kind", "title"))
-_EVIDENCE_FILE["requestBody"]["content"]["application/json"] = {"schema": EvidenceCreate.model_json_schema()}
+_EVIDENCE_FILE["requestBody"]["content"] = {  # JSON first: the first-version clients' body
+    "application/json": {"schema": EvidenceCreate.model_json_schema()}, **_EVIDENCE_FILE["requestBody"]["content"]}
 
 
 @router.post(f"{CASE}/evidence", status_code=201, response_model=CaseRead, openapi_extra=_EVIDENCE_FILE,

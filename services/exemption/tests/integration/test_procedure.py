@@ -28,7 +28,7 @@ async def test_case_walks_from_opening_to_confirmation(system: InProcessSystem) 
     assert closed["state"] == "closed"
     assert closed["closed_reason"] == "confirmed"
     assert [h["action"] for h in closed["history"]] == [
-        "open", "set_panel", "add_evidence", "record_statement", "decide", "confirm"
+        "open", "set_panel", "add_evidence", "record_statement", "decide", "confirm", "close"  # closing: every subject answered (EXE-12)
     ]
 
 
@@ -281,7 +281,8 @@ async def test_joint_determination_needs_two_distinct_departments(system: InProc
 async def test_joint_determination_is_final(system: InProcessSystem) -> None:
     case = await _rejected(system)
     office = system.auth("provincial_office")
-    body = {"departments": ["science", "finance"], "conclusion": "basically_meets", "reasoning": "联合认定"}
+    body = {"departments": ["science", "finance"], "conclusion": "basically_meets", "reasoning": "联合认定",
+            "improvements": ["完善内控"], "shortcomings_direct_cause": False}  # EXE-7 binds the province too
     problem(await case.post("/department-determination", body, office), 404, None)  # not escalated yet: invisible
     await case.ok("/escalation", ESCALATION)
     assert (await case.post("/department-determination", body, system.auth("department"))).status_code == 403
