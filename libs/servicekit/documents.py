@@ -71,7 +71,7 @@ from starlette.responses import Response
 
 from servicekit.db import UTCDateTime
 from servicekit.errors import InvalidInput, KezhuanError, NotFound
-from servicekit.middleware import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BODY_BYTES, MULTIPART
+from servicekit.middleware import MAX_DOCUMENT_BYTES, MULTIPART
 from servicekit.outbox import new_id
 
 CHUNK_BYTES = 1024 * 1024

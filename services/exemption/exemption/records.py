@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -125,7 +125,7 @@ async def get_readiness(session: AsyncSession, *, runtime: "Runtime", actor: Pri
     found = await _record(session, runtime, transaction_id, None)
     if found is None or found[0] != actor.unit_id:
         raise NotFound()  # unknown, or another unit's transaction (API.md §2)
-    unit_id, achievement_id, steps = found
+    _, achievement_id, steps = found
     return readiness(transaction_id, steps, empowered=await _empowered(session, runtime, achievement_id), now=now)
 
 

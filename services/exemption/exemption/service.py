@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import UnitPolicy
@@ -45,7 +45,7 @@ from exemption.schemas import (
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
 from servicekit.documents import StoredDocument, Upload, load_document, read_content, store_document
-from servicekit.errors import InvalidInput, NotFound, PolicyViolation, UpstreamUnavailable, check_version
+from servicekit.errors import InvalidInput, NotFound, PolicyViolation, check_version
 from servicekit.outbox import EventEmitter, new_id
 from servicekit.units import get_unit_policy
 

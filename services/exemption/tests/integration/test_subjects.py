@@ -1,7 +1,7 @@
 """Several subjects (EXE-12): persons, a team and the unit, each answering on its own; recusal over all of them."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from servicekit.testing import InProcessSystem
 
