@@ -170,7 +170,8 @@ async def _decided_at(system: InProcessSystem, clock, instant: datetime, **polic
 async def test_review_request_in_the_last_second_of_the_window_is_accepted(system: InProcessSystem, clock) -> None:
     start = datetime(2030, 3, 1, 9, 30, 15, tzinfo=UTC)
     case, deadline = await _decided_at(system, clock, start)
-    assert deadline == datetime(2030, 3, 16, 9, 30, 15, tzinfo=UTC)  # 15 × 24 h
+    decided_at = datetime.fromisoformat((await case.get())["decisions"][0]["decided_at"])
+    assert deadline == decided_at.replace(microsecond=0) + timedelta(days=15)  # 15 × 24 h (the clock runs on after `start`)
     await clock(deadline)
     result = await case.ok("/review-requests", {"grounds": "损失非本人决策所致"}, case.subject, status=201)
     assert result["state"] == "under_review"
@@ -186,7 +187,8 @@ async def test_review_request_one_second_after_the_window_is_refused(system: InP
 async def test_review_window_follows_the_units_review_request_days(system: InProcessSystem, clock) -> None:
     start = datetime(2030, 5, 1, 0, 0, tzinfo=UTC)
     case, deadline = await _decided_at(system, clock, start, review_request_days=20)
-    assert deadline == start + timedelta(days=20)
+    decided_at = datetime.fromisoformat((await case.get())["decisions"][0]["decided_at"])
+    assert deadline == decided_at.replace(microsecond=0) + timedelta(days=20)
     await clock(deadline)
     assert (await case.post("/review-requests", {"grounds": "异议"}, case.subject)).status_code == 201
 

@@ -52,12 +52,13 @@ async def test_readiness_follows_the_notice_until_the_deal_and_equals_the_assess
     draft = (await exemption.get(url, headers=admin)).json()
     assert (clause(draft, "G5.3")["status"], clause(draft, "G5.4")["status"]) == ("not_yet", "not_yet")
     assert "notice" in clause(draft, "G5.3")["missing"][0]
-    assert (await pricing.post(f"/api/v1/transactions/{tx}/notice", headers=admin)).status_code == 201
+    published = await pricing.post(f"/api/v1/transactions/{tx}/notice", headers=admin)
+    assert published.status_code == 201, published.text
     during = (await exemption.get(url, headers=admin)).json()
     assert clause(during, "G5.3")["status"] == "not_yet"
     assert "still running" in clause(during, "G5.3")["missing"][0]
 
-    await clock(start + timedelta(days=15, seconds=5))
+    await clock(datetime.fromisoformat(published.json()["ends_at"]) + timedelta(seconds=1))
     assert (await pricing.get(f"/api/v1/transactions/{tx}", headers=admin)).json()["state"] == "notice_clear"
     clear = (await exemption.get(url, headers=admin)).json()
     assert clause(clear, "G5.3")["status"] == "not_yet"
@@ -97,7 +98,7 @@ async def test_an_objected_notice_needs_a_listing_and_the_assessment_says_the_sa
     objection = await pricing.post(f"/api/v1/notices/{notice['id']}/objections", headers=system.auth("enterprise"),
                                    json={"reason": "价格过低"})
     assert objection.status_code == 201, objection.text
-    await clock(start + timedelta(days=15, seconds=5))
+    await clock(datetime.fromisoformat(notice["ends_at"]) + timedelta(seconds=1))
     assert (await pricing.get(f"/api/v1/transactions/{tx}", headers=admin)).json()["state"] == "notice_objected"
     url = f"/api/v1/transactions/{tx}/exemption-readiness"
     objected = (await exemption.get(url, headers=admin)).json()

@@ -1,7 +1,7 @@
 """Several subjects (EXE-12): persons, a team and the unit, each answering on its own; recusal over all of them."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from servicekit.testing import InProcessSystem
 
@@ -68,7 +68,9 @@ async def test_a_case_about_a_leader_a_team_and_the_unit_closes_once_each_has_an
     assert team.json()["state"] == "awaiting_confirmation"
     assert [s["answer"] for s in team.json()["subjects"]] == ["confirmed", "confirmed", "awaiting"]
     # the unit lets its window pass: the case closes then
-    await clock(datetime(2031, 6, 16, 9, 0, 1, tzinfo=UTC))
+    unit_deadline = datetime.fromisoformat(team.json()["subjects"][2]["review_deadline"])
+    assert unit_deadline == datetime.fromisoformat(decided.json()["decisions"][0]["decided_at"]).replace(microsecond=0) + timedelta(days=15)
+    await clock(unit_deadline + timedelta(seconds=1))
     closed = (await client.get(url, headers=admin)).json()
     assert (closed["state"], closed["closed"], closed["closed_reason"]) == ("closed", True, "review_window_expired")
     assert [s["answer"] for s in closed["subjects"]] == ["confirmed", "confirmed", "window_expired"]
