@@ -234,7 +234,7 @@ async def add_evidence_file(session: AsyncSession, *, actor: Principal, case_id:
             document=DocumentRef(id=document_id, sha256=upload.sha256, size=upload.size, media_type=upload.media_type),
         )
     except ValidationError as exc:
-        raise InvalidInput("evidence needs `kind` and `title` beside the file: " + "; ".join(
+        raise InvalidInput("evidence needs `kind` and `title` beside the file: {errors}", errors="; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
     evidence_id = new_id()
     row, _, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,

@@ -364,8 +364,8 @@ class Case(BaseModel):
         for subject in self.subjects:
             if subject.id == subject_id:
                 return subject
-        raise PolicyViolation("EXE-12", f"the case has no subject {subject_id!r}; its subjects: "
-                              + ", ".join(s.id for s in self.subjects))
+        raise PolicyViolation("EXE-12", "the case has no subject {subject_id}; its subjects: {subjects}",
+                              subject_id=repr(subject_id), subjects=", ".join(s.id for s in self.subjects))
 
 
 @dataclass(frozen=True)
@@ -829,7 +829,7 @@ def determine(case: Case, *, viewer: Viewer, draft: DeterminationDraft, now: dat
     departments = list(dict.fromkeys(d.strip() for d in draft.departments if d.strip()))
     if len(departments) < MIN_DEPARTMENTS or len(departments) != len(draft.departments):
         raise PolicyViolation("EXE-10", "a joint determination names at least two distinct departments "
-                              f"({', '.join(DEPARTMENTS)} or others by name), none blank or repeated")
+                              "({departments} or others by name), none blank or repeated", departments=", ".join(DEPARTMENTS))
     _check_conclusion(case, draft.conclusion, draft.improvements, draft.shortcomings_direct_cause, "EXE-10")
     updated = _enter(case, "determine", viewer.sub, now)
     updated.determination = Determination(
