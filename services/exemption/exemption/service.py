@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import UnitPolicy
 from contracts.events import (
+    CaseDocumentAttached,
     CaseEscalated,
     CaseOpened,
     ConclusionDelivered,
     ConclusionIssued,
     DeterminationIssued,
-    CaseDocumentAttached,
     ReviewDecided,
     ReviewRequested,
 )

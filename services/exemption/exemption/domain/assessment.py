@@ -15,7 +15,13 @@ from pydantic import BaseModel
 
 from exemption.domain.cases import Case, allowed_conclusions, prerequisites
 from exemption.domain.clauses import LEADER_MANAGER_CLAUSES, NEGATIVE_CLAUSES, RESEARCHER_CLAUSE, RESEARCHER_CONDITIONS
-from exemption.domain.readiness import ClauseReadiness, Readiness, RecordStep, price_fixing_readiness, transfer_readiness
+from exemption.domain.readiness import (
+    ClauseReadiness,
+    Readiness,
+    RecordStep,
+    price_fixing_readiness,
+    transfer_readiness,
+)
 
 __all__ = ["Assessment", "ClauseAssessment", "RecordStep", "assess", "assess_clause", "assess_price_fixing"]
 
@@ -33,7 +39,7 @@ class ClauseAssessment(BaseModel):
     missing: list[str] = []
 
 
-def _from_readiness(result: ClauseReadiness, *, extra: list[str] = ()) -> ClauseAssessment:
+def _from_readiness(result: ClauseReadiness, *, extra: tuple[str, ...] | list[str] = ()) -> ClauseAssessment:
     status: Status = "supported" if result.status == "supported" else "not_supported"
     return ClauseAssessment(clause=result.clause, status=status, readiness=result.status, missing=result.missing,
                             reasons=[f"EXE-11: {reason}" for reason in result.reasons + result.missing] + list(extra))

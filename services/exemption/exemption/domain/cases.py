@@ -661,7 +661,7 @@ def _check_decision(case: Case, draft: DecisionDraft, *, pricing_steps: int, min
         check_positive_clauses(roles, draft.clauses, at_least_one=True)
     elif any(c not in case.claimed_clauses and not c.startswith("G7.") for c in draft.clauses):
         raise PolicyViolation(positive_rule(roles), "a decision cites claimed clauses or G7.x findings")
-    return Meeting(body=meeting.body.strip(), held_on=meeting.held_on, attendees=attendees)
+    return Meeting(body=(meeting.body or "").strip(), held_on=meeting.held_on, attendees=attendees)
 
 
 def _decision(case: Case, draft: DecisionDraft, meeting: Meeting, kind: str, review_request_days: int, now: datetime) -> Decision:
@@ -766,7 +766,8 @@ def request_review(case: Case, *, viewer: Viewer, grounds: str, subject_id: str 
     if subject.answer == "window_expired" or (
         subject.review_deadline is not None and subject.answer == "awaiting" and not review_window_open(subject.review_deadline, now)
     ):
-        raise PolicyViolation("EXE-8", f"the review window ended at {subject.review_deadline.isoformat()}")
+        ended = subject.review_deadline.isoformat() if subject.review_deadline else "delivery"
+        raise PolicyViolation("EXE-8", f"the review window ended at {ended}")
     check_transition(case, "request_review")
     if subject.answer != "awaiting":
         raise InvalidState(f"subject {subject.id} cannot request a review now ({subject.answer})", rule="EXE-8")
