@@ -11,6 +11,8 @@ OPERATIONS_SEGMENTS = frozenset({"dead-letters", "outbox"})
 """Every service has its own dead letters and outbox; `?service=<name>` picks whose (operators only)."""
 
 ROUTES: dict[str, str] = {
+    # evaluation (M 十三): indicators, exports, charts, rebuilds
+    "evaluation": "evaluation",
     # ownership
     "units": "ownership",
     "achievements": "ownership",

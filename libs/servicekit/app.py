@@ -65,6 +65,8 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     sweepers: list[SweeperSpec] = field(default_factory=list)
     description: str = ""
+    workers: list[Callable[["Runtime"], Awaitable[None]]] = field(default_factory=list)
+    """Long-running background jobs of the service (e.g. evaluation's rebuild); each must be safe in two replicas."""
 
 
 def settle_garbage_collector() -> None:
@@ -161,6 +163,8 @@ class Runtime:
             self._spawn(runner.run(), f"consumer-{runner.durable}")
         for sweeper in self.spec.sweepers:
             self._spawn(self._sweep_forever(sweeper), f"sweeper-{sweeper.name}")
+        for number, worker in enumerate(self.spec.workers):
+            self._spawn(worker(self), f"worker-{number}")
         self._spawn(self._sync_clock_forever(), "clock-sync")
         self._spawn(self._seal_audit_forever(), "audit-sealer")
 

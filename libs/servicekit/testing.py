@@ -140,12 +140,19 @@ class InProcessSystem:
 
 
 def service_factories() -> dict[str, Callable[..., Any]]:
+    from evaluation.app import create_app as evaluation_app
     from exemption.app import create_app as exemption_app
     from finance.app import create_app as finance_app
     from ownership.app import create_app as ownership_app
     from pricing.app import create_app as pricing_app
 
-    return {"ownership": ownership_app, "pricing": pricing_app, "exemption": exemption_app, "finance": finance_app}
+    return {
+        "ownership": ownership_app,
+        "pricing": pricing_app,
+        "exemption": exemption_app,
+        "finance": finance_app,
+        "evaluation": evaluation_app,
+    }
 
 
 @pytest.fixture(scope="session")
