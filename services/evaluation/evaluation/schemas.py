@@ -50,7 +50,7 @@ class Quantity(BaseModel):
 
 
 class Quality(BaseModel):
-    median_days_grant_to_deal: float | None = Field(description="median days from the first IP grant to the deal")
+    median_days_grant_to_deal: int | float | None = Field(description="median days from the first IP grant to the deal")
     notices_published: int
     notices_objected: int
     listings_delisted: int

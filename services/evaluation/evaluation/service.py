@@ -154,7 +154,9 @@ async def get_technology_manager_indicators(
         raise NotFound("no such technology manager")
     units = {manager.unit_id} if manager.unit_id else set()
     _ensure_person_access(actor, manager.person_id, units)
-    scope = technology_manager_scope(manager_id, await repository.list_facts(session, generation))
+    scope = technology_manager_scope(
+        manager_id, await repository.list_facts(session, generation), await repository.list_achievements(session, generation)
+    )
     return TechnologyManagerIndicators(technology_manager_id=manager_id, year=year, **_groups(scope, year, now))
 
 

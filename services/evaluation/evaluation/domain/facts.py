@@ -177,7 +177,7 @@ def fact_of(event_type: str, event_id: str, at: datetime, data: dict[str, Any]) 
         return Fact(**base, kind=data.get("kind"), ref_id=data.get("transaction_id"),
                     person_ids=tuple(data.get("technology_manager_ids") or ()))
     if event_type in ("pricing.notice.published", "pricing.notice.objected"):
-        return Fact(**base, ref_id=data.get("notice_id"))
+        return Fact(**base, ref_id=data.get("notice_id"), details={"transaction_id": data.get("transaction_id")})
     if event_type == "pricing.deal.concluded":
         payment = data.get("payment") or {}
         return Fact(**base, kind=data.get("kind"), basis=data.get("basis"), amount=_money(data.get("price")),

@@ -35,10 +35,37 @@ ZERO = Decimal("0.00")
 
 @dataclass(frozen=True)
 class Scope:
-    """The facts and achievements one set of indicators is computed over."""
+    """The facts and achievements one set of indicators is computed over.
+
+    `holds_pool`: whether the scope holds achievements (a unit, a department, a researcher) and so has a
+    pool; a technology manager's deals name achievements without holding them.
+    """
 
     facts: tuple[Fact, ...]
     achievements: Mapping[str, AchievementFacts]
+    holds_pool: bool = True
+
+
+def _achievement_of(fact: Fact, transactions: Mapping[str, str | None]) -> str | None:
+    """The fact's achievement, through its transaction for a notice (whose event names none)."""
+    if fact.achievement_id:
+        return fact.achievement_id
+    return transactions.get(fact.details.get("transaction_id") or "")
+
+
+def _transactions(facts: Iterable[Fact]) -> dict[str, str | None]:
+    return {f.ref_id: f.achievement_id for f in facts if f.type == "pricing.transaction.opened" and f.ref_id}
+
+
+def achievement_scope(facts: Iterable[Fact], achievements: Mapping[str, AchievementFacts], holds_pool: bool = True) -> Scope:
+    """The facts about some achievements (their notices found through their transactions)."""
+    facts = tuple(facts)
+    transactions = _transactions(facts)
+    return Scope(
+        facts=tuple(f for f in facts if _achievement_of(f, transactions) in achievements),
+        achievements=achievements,
+        holds_pool=holds_pool,
+    )
 
 
 def state_day(year: int, today: date) -> date:
@@ -86,6 +113,8 @@ def _in_pool(achievement: AchievementFacts, day: date, transformed_on: date | No
 
 def pool_counts(scope: Scope, year: int, today: date) -> tuple[int, int]:
     """(`pool_size` on the year's state day, `pool_transformed`: pool members transformed that year)."""
+    if not scope.holds_pool:
+        return 0, 0
     first = _first_transformations(scope.facts)
     day = state_day(year, today)
     excluded_then = _excluded_on(scope.facts, day)
@@ -209,22 +238,27 @@ def unit_scope(unit_id: str, facts: Iterable[Fact], achievements: Mapping[str, A
 def department_scopes(scope: Scope) -> dict[str, Scope]:
     """EVA-1: one scope per internal department named on the unit's achievements (院系/内设机构)."""
     departments = sorted({a.department for a in scope.achievements.values() if a.department})
-    result = {}
-    for department in departments:
-        members = {k: a for k, a in scope.achievements.items() if a.department == department}
-        result[department] = Scope(
-            facts=tuple(f for f in scope.facts if f.achievement_id in members), achievements=members
+    return {
+        department: achievement_scope(
+            scope.facts, {k: a for k, a in scope.achievements.items() if a.department == department}
         )
-    return result
+        for department in departments
+    }
 
 
 def researcher_scope(person_id: str, facts: Iterable[Fact], achievements: Mapping[str, AchievementFacts]) -> Scope:
     """EVA-1 / M 十三: a researcher's results are those of the achievements they completed."""
-    members = {k: a for k, a in achievements.items() if person_id in a.completer_ids}
-    return Scope(facts=tuple(f for f in facts if f.achievement_id in members), achievements=members)
+    return achievement_scope(facts, {k: a for k, a in achievements.items() if person_id in a.completer_ids})
 
 
-def technology_manager_scope(manager_id: str, facts: Iterable[Fact]) -> Scope:
+def technology_manager_scope(
+    manager_id: str, facts: Iterable[Fact], achievements: Mapping[str, AchievementFacts]
+) -> Scope:
     """ORG-2 / PRC-12: a technology manager's results are the transactions and deals that name them."""
-    return Scope(facts=tuple(f for f in facts if manager_id in f.person_ids), achievements={})
-
+    named = tuple(f for f in facts if manager_id in f.person_ids)
+    brokered = {f.achievement_id for f in named if f.achievement_id}
+    return Scope(
+        facts=named,
+        achievements={k: a for k, a in achievements.items() if k in brokered},
+        holds_pool=False,
+    )
