@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from kezhuan.demo_years import make_past_years
 from servicekit.auth import mint_token
 from servicekit.settings import DEV_JWT_SECRET
 
@@ -166,6 +167,9 @@ class Loader:
         self.s.history_made = fresh and self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
         self.in_history = True
         try:
+            make_past_years(self, move_clock=self.s.history_made)
+            if self.s.history_made:
+                self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
             self.achievements()
             self.ownership()
             self.past_deals()
