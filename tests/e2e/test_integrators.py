@@ -6,6 +6,7 @@ and imported from there; it raises on any status the OpenAPI document does not d
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 import sysconfig
@@ -38,8 +39,16 @@ async def generated(running: RunningSystem, tmp_path_factory: pytest.TempPathFac
     assert response.status_code == 200, response.text
     spec.write_bytes(response.content)
     generator = Path(sysconfig.get_path("scripts")) / "openapi-python-client"
+    # The evaluation exports (CSV, XLSX) and charts (SVG) are files to the client, as integrators configure it.
+    config = root / "config.json"
+    config.write_text(json.dumps({"content_type_overrides": {
+        "image/svg+xml": "application/octet-stream",
+        "text/csv": "application/octet-stream",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "application/octet-stream",
+    }}))
     result = subprocess.run(
-        [str(generator), "generate", "--path", str(spec), "--output-path", str(root / PACKAGE), "--meta", "none"],
+        [str(generator), "generate", "--path", str(spec), "--output-path", str(root / PACKAGE), "--meta", "none",
+         "--config", str(config)],
         capture_output=True, text=True, timeout=120,
     )
     output = result.stdout + result.stderr

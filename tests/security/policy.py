@@ -142,6 +142,16 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/receivables"): UNIT_READ,
     ("POST", "/api/v1/receivables/{receivable_id}/trigger"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/receivables/{receivable_id}/settlement"): UNIT_WRITE_ROLE_FIRST,
+    # §6b evaluation
+    ("GET", "/api/v1/evaluation/units/{unit_id}"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/departments"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/chart"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/researchers/{person_id}"): UNIT_READ,  # p-1 completed unit A's achievements
+    ("GET", "/api/v1/evaluation/technology-managers/{manager_id}"): UNIT_READ,  # registered with unit A
+    ("GET", "/api/v1/evaluation/province"): Access(any=READERS),
+    ("GET", "/api/v1/evaluation/province/chart"): Access(any=READERS),
+    ("POST", "/api/v1/evaluation/rebuild"): ADMIN,
+    ("GET", "/api/v1/evaluation/rebuilds/{rebuild_id}"): ADMIN,
     # audit
     ("GET", "/api/v1/audit/verify"): ADMIN,
 }

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from gateway.openapi import merge_openapi
 from gateway.routes import service_for
-from servicekit.testing import InProcessSystem, eventually
+from servicekit.testing import InProcessSystem, eventually, publish_event
 from tests.security.policy import ANONYMOUS, POLICY, ROLES, expected
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -155,6 +155,24 @@ class World:
         await self.post("ownership", f"/api/v1/achievements/{transferred}/separate-management", {"decision": DECISION}, admin)
         await self.post("ownership", f"/api/v1/achievements/{transferred}/equity-transfers",
                         {"mode": "agreed_return", "enterprise": PARTY, "decision": DECISION}, admin)
+        # §6b: the evaluation service knows people from events only: p-1 completed unit A's achievements,
+        # and a technology manager registered with unit A.
+        self.ids["person_id"] = "p-1"
+        self.ids["manager_id"] = f"tm-{uuid.uuid4().hex[:8]}"
+        await publish_event(s.runtime("evaluation").settings.nats_url, "ownership.technology_manager.registered",
+                            self.ids["manager_id"], {"technology_manager_id": self.ids["manager_id"],
+                                                     "person_id": "tm-person", "name": "王经理", "unit_id": unit})
+        rebuild = await s.clients["evaluation"].post("/api/v1/evaluation/rebuild", headers=platform)
+        assert rebuild.status_code == 202, rebuild.text
+        self.ids["rebuild_id"] = rebuild.json()["id"]
+
+        async def evaluated() -> bool:
+            manager = await s.clients["evaluation"].get(f"/api/v1/evaluation/technology-managers/{self.ids['manager_id']}",
+                                                        headers=platform)
+            person = await s.clients["evaluation"].get("/api/v1/evaluation/researchers/p-1", headers=admin)
+            return manager.status_code == 200 and person.status_code == 200
+
+        await eventually(evaluated, timeout=20)
         for collection, key in (("incomes", "income_id"), ("receivables", "receivable_id")):
             async def first(collection: str = collection) -> str | None:
                 response = await s.clients["finance"].get(f"/api/v1/{collection}", params={"unit_id": unit}, headers=admin)

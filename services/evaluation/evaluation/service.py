@@ -166,8 +166,8 @@ def _ensure_person_access(actor: Principal, person_id: str, units: set[str]) -> 
         return
     if actor.has("unit_admin") and actor.unit_id in units:
         return
-    if actor.has("unit_admin", "researcher"):
-        raise NotFound("no such person in your unit")
+    if actor.has("unit_admin", "researcher") and actor.unit_id not in units:
+        raise NotFound("no such person in your unit")  # another unit's person: existence is not disclosed
     require_role(actor, *GLOBAL_READERS)
 
 

@@ -104,8 +104,11 @@ async def test_a_researcher_counts_the_results_of_the_achievements_they_complete
     assert _groups(body) == sc.indicators(
         quantity__achievements_registered=1, benefit__income_received="100000.00", benefit__state_equity_formed="30000.00",
     )
-    other_researcher = system.auth("researcher", published.unit_a)
-    response = await system.clients["evaluation"].get(f"/api/v1/evaluation/researchers/{person}", headers=other_researcher)
+    colleague = system.auth("researcher", published.unit_a)
+    response = await system.clients["evaluation"].get(f"/api/v1/evaluation/researchers/{person}", headers=colleague)
+    assert response.status_code == 403
+    stranger = system.auth("researcher", published.unit_b)
+    response = await system.clients["evaluation"].get(f"/api/v1/evaluation/researchers/{person}", headers=stranger)
     assert response.status_code == 404
     unit_admin = system.auth("unit_admin", published.unit_a)
     assert (await system.clients["evaluation"].get(f"/api/v1/evaluation/researchers/{person}", headers=unit_admin)).status_code == 200
