@@ -24,9 +24,9 @@ from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
 from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token, require_role
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
-from servicekit.context import traceparent_var
+from servicekit.context import traceparent_var, write_session_var
 from servicekit.deadletters import DeadLetters, dead_letter_router
-from servicekit.db import create_engine, create_sessionmaker, infrastructure
+from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
 from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
 from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.migrations import upgrade_to_head
@@ -36,7 +36,7 @@ from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_back
 from servicekit.tracing import configure_tracing
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
-from servicekit.web import Ctx
+from servicekit.web import Ctx, service_router
 
 log = logging.getLogger("kezhuan.app")
 
@@ -95,6 +95,9 @@ class Runtime:
             settings.database_url(spec.name), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
         self.sessions = create_sessionmaker(self.engine, sync_session_class=OutboxSession)
+        self.read_engine = create_read_engine(settings.database_url(spec.name), self.engine)
+        self.read_sessions = create_read_sessionmaker(self.read_engine)
+        """Sessions for GET requests: never the write lock (SQLite), READ ONLY (PostgreSQL)."""
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
         self.relay = OutboxRelay(self.sessions, self.tables, self.nats)
         self.sessions.configure(info={RELAY_KEY: self.relay.hand_over})
@@ -122,7 +125,14 @@ class Runtime:
         )
 
     async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
-        """GET a fresh resource from another service; None when it answers 404."""
+        """GET a fresh resource from another service; None when it answers 404.
+
+        Never inside a write request's transaction: a slow peer would hold the database (SQLite's
+        write lock, a pooled connection) for everyone. Look up first, then write; refused otherwise.
+        """
+        session = write_session_var.get()
+        if session is not None and session.in_transaction():
+            raise RuntimeError(f"lookup at {service} inside a database transaction: look it up before the first write")
         client = self.peers[service]
         try:
             response = await client.get(
@@ -180,6 +190,8 @@ class Runtime:
         for name, client in self.peers.items():
             if client is not self._injected_peers.get(name):
                 await client.aclose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
     async def _sweep_forever(self, sweeper: SweeperSpec) -> None:
@@ -219,7 +231,7 @@ class Runtime:
             return
         table = self.tables.clock
         async with self._clock_lock:
-            async with self.sessions() as session:
+            async with self.read_sessions() as session:
                 row = (await session.execute(select(table).where(table.c.id == 1))).first()
             if row is None or row.instant is None:
                 self.clock.reset()
@@ -269,7 +281,7 @@ class ClockSetting(BaseModel):
 
 
 def _infrastructure_router() -> APIRouter:
-    router = APIRouter()
+    router = service_router()
 
     @router.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -280,7 +292,7 @@ def _infrastructure_router() -> APIRouter:
         runtime: Runtime = request.app.state.runtime
         checks = {"database": False, "nats": runtime.nats.connected}
         try:
-            async with runtime.sessions() as session:
+            async with runtime.read_sessions() as session:  # never waits for the write lock
                 await session.execute(text("SELECT 1"))
             checks["database"] = True
         except Exception:
@@ -316,18 +328,25 @@ def _infrastructure_router() -> APIRouter:
         return {"now": runtime.clock.now().isoformat()}
 
     @router.get("/api/v1/audit/verify", response_model=AuditVerification, tags=["audit"])
-    async def verify_audit(ctx: Ctx) -> Response:
+    async def verify_audit(ctx: Ctx) -> AuditVerification:
         """Recompute this service's hash-chained audit log (platform_admin)."""
         require_role(ctx.user, "platform_admin")
         result = await ctx.runtime.verify_audit()
-        return await ctx.respond(
-            AuditVerification(
-                service=ctx.runtime.service,
-                entries=result.entries,
-                intact=result.intact,
-                first_broken_seq=result.first_broken_seq,
-            )
+        return AuditVerification(
+            service=ctx.runtime.service,
+            entries=result.entries,
+            intact=result.intact,
+            first_broken_seq=result.first_broken_seq,
         )
+
+    @router.get("/internal/consumers", include_in_schema=False)
+    async def consumers(request: Request) -> dict[str, Any]:
+        """What this service consumes (per durable: event types, payload models); the gateway's AsyncAPI reads it."""
+        runtime: Runtime = request.app.state.runtime
+        return {
+            "service": runtime.service,
+            "consumers": [{"durable": c.durable, "handles": c.spec.declaration()} for c in runtime.consumers],
+        }
 
     # Only the gateway exposes /api/v1/test-clock: it fans out to every service at once.
     router.add_api_route("/internal/test-clock", set_clock, methods=["PUT"], include_in_schema=False)
@@ -346,22 +365,20 @@ class OutboxStatus(BaseModel):
 
 
 def _operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = service_router(tags=["operations"])
 
     @router.get("/api/v1/outbox", response_model=OutboxStatus)
     async def outbox_status(ctx: Ctx) -> Any:
         """Outbox backlog and dead letters of this service (platform_admin)."""
         require_role(ctx.user, "platform_admin")
         runtime = ctx.runtime
-        pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
-        return await ctx.respond(
-            OutboxStatus(
-                service=runtime.service,
-                pending=pending,
-                oldest_age_seconds=round(oldest_age, 3),
-                nats_connected=runtime.nats.connected,
-                dead_letters=await _dead_letter_count(runtime),
-            )
+        pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
+        return OutboxStatus(
+            service=runtime.service,
+            pending=pending,
+            oldest_age_seconds=round(oldest_age, 3),
+            nats_connected=runtime.nats.connected,
+            dead_letters=await _dead_letter_count(runtime),
         )
 
     return router
@@ -388,7 +405,7 @@ async def _dead_letter_count(runtime: Runtime) -> int | None:
 
 
 async def _render_metrics(runtime: Runtime, requests: RequestMetrics) -> bytes:
-    pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+    pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
     lags = await _consumer_lag(runtime)
     dead_letters = await _dead_letter_count(runtime)
     registry = CollectorRegistry()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ from exemption.schemas import (
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
 from servicekit.errors import NotFound, UpstreamUnavailable, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.units import get_unit_policy
 
 if TYPE_CHECKING:
@@ -54,8 +54,7 @@ SWEEP_BATCH = 100
 log = logging.getLogger("kezhuan.exemption")
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _viewer(actor: Principal) -> Viewer:
@@ -106,10 +105,10 @@ def _read(row: ExemptionCase, case: Case, steps: list[RecordStep]) -> CaseRead:
 
 
 async def _visible(
-    session: AsyncSession, case_id: str, actor: Principal, now: datetime
+    session: AsyncSession, case_id: str, actor: Principal, now: datetime, *, lock: bool = True
 ) -> tuple[ExemptionCase, Case, Case]:
-    """Load, lock, apply what time made due (EXE-8) and refuse with 404 whoever may not see the case (API.md §5)."""
-    row = await repository.get_case(session, case_id, for_update=True)
+    """Load (locked for a write), apply what time made due (EXE-8) and refuse with 404 whoever may not see the case (API.md §5)."""
+    row = await repository.get_case(session, case_id, for_update=lock)
     if row is None:
         raise NotFound()
     stored = _load(row)
@@ -122,12 +121,14 @@ async def _visible(
 async def _save(row: ExemptionCase, stored: Case, updated: Case, session: AsyncSession) -> None:
     if updated != stored:
         _store(row, updated)
-        row.version += 1
         await session.flush()
 
 
-async def _review_request_days(runtime: "Runtime", session: AsyncSession, unit_id: str) -> int:
-    policy = await get_unit_policy(runtime, session, UNIT_POLICIES, unit_id)
+async def _review_request_days(runtime: "Runtime", case_id: str) -> int:
+    """The case's unit's review_request_days, read (and looked up if not replicated yet) before the write transaction."""
+    async with runtime.read_sessions() as reads:
+        row = await repository.get_case(reads, case_id)
+    policy = await get_unit_policy(runtime, UNIT_POLICIES, row.unit_id) if row is not None else None
     return (policy or UnitPolicy()).review_request_days
 
 
@@ -181,7 +182,7 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
     fetched = []
     if case.matter.transaction_id is not None:
         fetched = await _backfill_pricing_record(runtime, case.matter.transaction_id, case.unit_id)
-    if await get_unit_policy(runtime, session, UNIT_POLICIES, data.unit_id) is None:
+    if await get_unit_policy(runtime, UNIT_POLICIES, data.unit_id) is None:
         raise NotFound("no such unit")
     for step in fetched:
         await record_pricing_step(session, transaction_id=case.matter.transaction_id, unit_id=case.unit_id, step=step)
@@ -197,16 +198,14 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
 
 
 async def get_case(session: AsyncSession, *, actor: Principal, case_id: str, now: datetime) -> CaseRead:
-    """The case for those entitled to see it, with what time made due applied (EXE-8)."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    """The case for those entitled to see it as of now (EXE-8): a due closing shows, the sweeper persists it."""
+    row, _, current = await _visible(session, case_id, actor, now, lock=False)
     return _read(row, current, await _steps(session, current))
 
 
 async def get_assessment(session: AsyncSession, *, actor: Principal, case_id: str, now: datetime) -> AssessmentRead:
-    """Prerequisites, claimed clauses (G5.3 from the pricing record, EXE-11), findings and allowed conclusions."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    """Prerequisites, claimed clauses (G5.3 from the pricing record, EXE-11), findings and allowed conclusions, as of now."""
+    _, _, current = await _visible(session, case_id, actor, now, lock=False)
     return assess(current, await _steps(session, current))
 
 
@@ -255,8 +254,7 @@ async def record_negative_finding(session: AsyncSession, *, actor: Principal, ca
 
 async def decide(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: DecisionCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """The collective decision (EXE-3/5/6/7), delivered to the subject with the review deadline (EXE-8)."""
-    row = await repository.get_case(session, case_id)
-    days = await _review_request_days(runtime, session, row.unit_id) if row is not None else UnitPolicy().review_request_days
+    days = await _review_request_days(runtime, case_id)
     row, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                            action=lambda c, steps: domain.decide(c, viewer=_viewer(actor), draft=data, pricing_steps=len(steps),
                                                                  review_request_days=days, today=shanghai_day(now), now=now))
@@ -282,8 +280,7 @@ async def request_review(session: AsyncSession, *, actor: Principal, case_id: st
 
 async def decide_review(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: ReviewOutcomeCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """Re-determine a wrong conclusion, or refuse the review with a written explanation (EXE-9)."""
-    row = await repository.get_case(session, case_id)
-    days = await _review_request_days(runtime, session, row.unit_id) if row is not None else UnitPolicy().review_request_days
+    days = await _review_request_days(runtime, case_id)
     row, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                            action=lambda c, steps: domain.decide_review(c, viewer=_viewer(actor), outcome=data, pricing_steps=len(steps),
                                                                         review_request_days=days, today=shanghai_day(now), now=now))
@@ -318,10 +315,3 @@ async def close_expired_review_windows(session: AsyncSession, now: datetime) -> 
         stored = _load(row)
         await _save(row, stored, domain.advance(stored, now), session)
 
-
-def parse_record_event(data: dict[str, Any]) -> tuple[str, str | None, RecordStep] | None:
-    """(transaction_id, unit_id, step) of a `pricing.record.appended` payload; None when malformed."""
-    try:
-        return str(data["transaction_id"]), data.get("unit_id"), RecordStep.model_validate(data)
-    except (KeyError, ValidationError, TypeError):
-        return None

@@ -1,12 +1,10 @@
 """Finance use cases: load → domain decides → save → outbox, in the caller's transaction."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,20 +65,18 @@ from finance.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.errors import NotFound, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 
 if TYPE_CHECKING:
     from servicekit.app import Runtime
 
-log = logging.getLogger("kezhuan.finance")
 SOURCE = "finance"
 UNIT_READERS = ("department", "platform_admin")
 FUND_READERS = ("platform_admin", "platform_company", "department")
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _after(cursor: str | None) -> str | None:
@@ -165,48 +161,32 @@ def _event_time(event: CloudEvent) -> datetime:
     return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
 
 
-def _payload(model: type[BaseModel], event: CloudEvent) -> Any:
-    """The event's data as its contract model, or None (logged) when a producer sent garbage.
-
-    A malformed payload can never become valid by retrying, so it is recorded as seen and skipped.
-    """
-    try:
-        return model.model_validate(event.data)
-    except ValidationError:
-        log.error("finance: %s %s has an invalid payload; skipped", event.type, event.id)
-        return None
-
-
-async def on_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def on_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """FIN-1: a concluded transfer, licence or investment deal is income of the unit (amount = price)."""
-    deal = _payload(DealConcluded, event)
-    if deal is not None:
-        await record_income(
-            session,
-            source="deal",
-            source_id=deal.transaction_id,
-            unit_id=deal.unit_id,
-            achievement_id=deal.achievement_id,
-            amount=deal.price,
-            kind=deal.kind,
-            now=_event_time(event),
-        )
+    await record_income(
+        session,
+        source="deal",
+        source_id=deal.transaction_id,
+        unit_id=deal.unit_id,
+        achievement_id=deal.achievement_id,
+        amount=deal.price,
+        kind=deal.kind,
+        now=_event_time(event),
+    )
 
 
-async def on_licence_granted(session: AsyncSession, event: CloudEvent) -> None:
+async def on_licence_granted(session: AsyncSession, licence: LicenceGranted, event: CloudEvent) -> None:
     """FIN-1: a pay-later licence's fee is income of the unit (amount = fee)."""
-    licence = _payload(LicenceGranted, event)
-    if licence is not None:
-        await record_income(
-            session,
-            source="licence",
-            source_id=licence.licence_id,
-            unit_id=licence.unit_id,
-            achievement_id=licence.achievement_id,
-            amount=licence.fee,
-            kind="license",
-            now=_event_time(event),
-        )
+    await record_income(
+        session,
+        source="licence",
+        source_id=licence.licence_id,
+        unit_id=licence.unit_id,
+        achievement_id=licence.achievement_id,
+        amount=licence.fee,
+        kind="license",
+        now=_event_time(event),
+    )
 
 
 async def get_income(session: AsyncSession, *, actor: Principal, income_id: str) -> IncomeRead:
@@ -335,7 +315,6 @@ async def _post(
     )
     fund.contributed, fund.disbursed = book.contributed, book.disbursed
     fund.exit_proceeds, fund.balance = book.exit_proceeds, book.balance
-    fund.version += 1
 
 
 async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCreate, now: datetime) -> FundRead:
@@ -350,7 +329,7 @@ async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCrea
         exit_proceeds=fund_rules.ZERO,
         balance=fund_rules.ZERO,
         created_at=now,
-        version=0,
+        version=1,
     )
     session.add(fund)
     await session.flush()
@@ -456,7 +435,6 @@ async def disburse_tranche(
     await _post(session, fund, book, kind="disbursement", amount=data.amount, project_id=project.id, reference=data.stage, now=now)
     project.disbursed += data.amount
     project.tranches = [*project.tranches, {"stage": data.stage, "amount": str(data.amount), "disbursed_at": now.isoformat()}]
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -490,7 +468,6 @@ async def convert_to_equity(
         "post_money_valuation": str(data.post_money_valuation),
         "converted_at": now.isoformat(),
     }
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -520,7 +497,6 @@ async def record_exit(
         *project.exits,
         {"equity_pct": str(data.equity_pct), "proceeds": str(data.proceeds), "exited_at": now.isoformat()},
     ]
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -618,18 +594,27 @@ async def get_horizontal_investment(session: AsyncSession, *, actor: Principal, 
 # ---------------------------------------------------------------- subsidies (FIN-8)
 
 
-async def on_challenge_landed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_challenge_landed(session: AsyncSession, landed: ChallengeLanded, event: CloudEvent) -> None:
     """FIN-8: remember a landed challenge, so it may receive a challenge award."""
-    landed = _payload(ChallengeLanded, event)
-    if landed is not None and await repository.get_landed_challenge(session, landed.challenge_id) is None:
-        session.add(LandedChallenge(challenge_id=landed.challenge_id, landed_on=landed.landed_on, details=event.data))
+    if await repository.get_landed_challenge(session, landed.challenge_id) is None:
+        session.add(
+            LandedChallenge(
+                challenge_id=landed.challenge_id,
+                landed_on=landed.landed_on,
+                details=landed.model_dump(mode="json", exclude_unset=True),
+            )
+        )
         await session.flush()
 
 
-async def _challenge_landed(session: AsyncSession, runtime: "Runtime", challenge_id: str) -> bool:
-    """FIN-8: landed per our copy of pricing's events, else per a fresh look at the challenge."""
-    if await repository.get_landed_challenge(session, challenge_id) is not None:
-        return True
+async def _challenge_landed(runtime: "Runtime", challenge_id: str) -> bool:
+    """FIN-8: landed per our copy of pricing's events, else per a fresh look at the challenge.
+
+    Both before the write transaction begins: the copy is read in a read-only session.
+    """
+    async with runtime.read_sessions() as reads:
+        if await repository.get_landed_challenge(reads, challenge_id) is not None:
+            return True
     challenge = await runtime.lookup("pricing", f"/api/v1/challenges/{challenge_id}")
     return challenge is not None and challenge.get("state") == "landed"
 
@@ -645,7 +630,7 @@ async def grant_subsidy(
     require_role(actor, "platform_admin")
     landed = None
     if data.kind == "challenge_award":
-        landed = await _challenge_landed(session, runtime, data.basis_reference)
+        landed = await _challenge_landed(runtime, data.basis_reference)
     check_subsidy(kind=data.kind, amount=data.amount, challenge_landed=landed)
     subsidy = Subsidy(
         id=new_id(),
@@ -694,10 +679,11 @@ def receivable_read(receivable: Receivable) -> ReceivableRead:
     return ReceivableRead.model_validate(receivable, from_attributes=True)
 
 
-async def on_equity_transfer_completed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_equity_transfer_completed(
+    session: AsyncSession, transfer: EquityTransferCompleted, event: CloudEvent
+) -> None:
     """FIN-9: an agreed_return equity transfer opens a contingent receivable (once per transfer)."""
-    transfer = _payload(EquityTransferCompleted, event)
-    if transfer is None or transfer.mode != "agreed_return":
+    if transfer.mode != "agreed_return":
         return
     if await repository.get_receivable_by_transfer(session, transfer.equity_transfer_id) is not None:
         return
@@ -747,7 +733,6 @@ async def trigger_receivable_due(
     receivable.trigger_event = data.event
     receivable.amount = data.amount
     receivable.due_at = now
-    receivable.version += 1
     await session.flush()
     return receivable_read(receivable)
 
@@ -759,6 +744,5 @@ async def settle(
     receivable = await _own_receivable(session, actor, receivable_id, expected_version)
     receivable.state = settle_receivable(state=receivable.state)
     receivable.settled_at = now
-    receivable.version += 1
     await session.flush()
     return receivable_read(receivable)

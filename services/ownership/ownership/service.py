@@ -1,16 +1,14 @@
 """Ownership use cases: load → domain decides → save → outbox, in the caller's transaction."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.common import UnitPolicy, parse_two_place_decimal
+from contracts.common import UnitPolicy
 from contracts.envelope import CloudEvent
 from contracts.events import (
     AchievementRegistered,
@@ -75,18 +73,16 @@ from ownership.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
-from servicekit.db import insert_new
+from servicekit.db import insert_new, new_version
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 
-log = logging.getLogger("kezhuan.ownership")
 
 SOURCE = "ownership"
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def unit_read(unit: Unit) -> UnitRead:
@@ -170,7 +166,6 @@ async def change_policy(
     check_version(unit.version, expected_version)
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(unit, name, value)
-    unit.version += 1
     await session.flush()
     await _emit(
         session,
@@ -335,7 +330,6 @@ def _mark_transformed(achievement: Achievement, now: datetime) -> bool:
     achievement.transformed = True
     achievement.transformed_at = now
     achievement.status = "transformed"
-    achievement.version += 1
     return True
 
 
@@ -446,7 +440,7 @@ async def add_compliance_record(
         created_at=now,
     )
     session.add(record)
-    achievement.version += 1
+    new_version(achievement)  # the achievement's read lists its compliance records
     await session.flush()
     return _record_read(record)
 
@@ -470,7 +464,6 @@ async def separately_manage(
     achievement.separately_managed = True
     achievement.separate_decision = decision
     achievement.separately_managed_at = now
-    achievement.version += 1
     await session.flush()
     await _emit(
         session,
@@ -497,7 +490,6 @@ async def exclude_from_pool(
     pool_rules.check_exclusion_reason(data.reason)  # OWN-10
     achievement.pool_excluded = True
     achievement.pool_exclusion_reason = (data.reason or "").strip()
-    achievement.version += 1
     await session.flush()
     return await _achievement_read(session, achievement, now)
 
@@ -511,7 +503,6 @@ async def restore_to_pool(
     if achievement.pool_excluded:
         achievement.pool_excluded = False
         achievement.pool_exclusion_reason = None
-        achievement.version += 1
         await session.flush()
     return await _achievement_read(session, achievement, now)
 
@@ -616,7 +607,6 @@ async def register_patent_change(
     empowerment.patent_change_state = emp_rules.PatentChangeState.REGISTERED
     empowerment.patent_change_registered_on = data.registered_on
     empowerment.patent_change_reference = data.reference
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -658,7 +648,6 @@ async def extend_usage_right(
         },
     ]
     empowerment.end_on = data.new_end_on
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -709,7 +698,6 @@ async def convert_usage_right(
     empowerment.team_share = data.team_share
     empowerment.unit_share = data.unit_share
     empowerment.end_on = None  # ownership has no term
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -735,7 +723,6 @@ async def sweep_overdue_patent_changes(session: AsyncSession, now: datetime) -> 
         if emp_rules.patent_change_state(empowerment.patent_change_state, empowerment.patent_change_due_on, today) != "overdue":
             continue
         empowerment.patent_change_state = emp_rules.PatentChangeState.OVERDUE
-        empowerment.version += 1
         await _emit(
             session,
             "ownership.patent_change.overdue",
@@ -793,8 +780,6 @@ async def transfer_equity(
     )
     current.team_share = emp_rules.HUNDRED
     current.unit_share = Decimal("0.00")
-    current.version += 1
-    achievement.version += 1
     session.add(transfer)
     await session.flush()
     await _emit(
@@ -1002,14 +987,10 @@ def _instant_of(event: CloudEvent) -> datetime:
     return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
 
 
-async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """A concluded deal transforms the achievement once (OWN-10); an investment of a separately
-    managed achievement adds state equity to the separate ledger (OWN-7)."""
-    try:
-        deal = DealConcluded.model_validate(event.data)
-    except ValidationError:
-        log.error("pricing.deal.concluded %s has an invalid payload; ignored", event.id)
-        return
+    managed achievement adds state equity to the separate ledger (OWN-7). A deal on an achievement
+    this service does not know is still kept (concluded_deals), so it is never lost."""
     # Keyed by transaction: the same deal announced twice (even under new event ids) acts once.
     if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
         return
@@ -1043,21 +1024,14 @@ async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None
     await session.flush()
 
 
-async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_horizontal_investment(
+    session: AsyncSession, investment: HorizontalInvestmentRecorded, event: CloudEvent
+) -> None:
     """State equity formed with horizontal-project surplus funds enters the separate ledger (OWN-7, FIN-2)."""
-    try:
-        investment = HorizontalInvestmentRecorded.model_validate(event.data)
-    except ValidationError:
-        log.error("finance.horizontal_investment.recorded %s has an invalid payload; ignored", event.id)
-        return
     if await repository.get_state_equity_for_investment(session, investment.investment_id) is not None:
         return
-    try:
-        # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
-        stated = event.data.get("state_equity_value")
-        value = parse_two_place_decimal(stated) if stated is not None else None
-    except ValueError:
-        value = None
+    # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
+    value = investment.state_equity_value
     if value is None:
         value = investment.technology_valuation + investment.cash_amount
     session.add(
