@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -19,9 +19,9 @@ from evaluation.schemas import (
 from servicekit.clock import SHANGHAI
 from servicekit.errors import InvalidInput
 from servicekit.pagination import Cursor, Limit
-from servicekit.web import Ctx, RequestContext
+from servicekit.web import Ctx, RequestContext, service_router
 
-router = APIRouter(prefix="/api/v1/evaluation", tags=["evaluation"])
+router = service_router(prefix="/api/v1/evaluation", tags=["evaluation"])
 
 Year = Annotated[int | None, Query(description="the Asia/Shanghai year; default: the current one")]
 Format = Annotated[
@@ -48,11 +48,10 @@ def _wanted(request: Request, format: str | None) -> str:
     return "json"
 
 
-async def _answer(ctx: RequestContext, result: BaseModel, rows: list[dict[str, Any]], title: str, format: str | None) -> Response:
+def _answer(ctx: RequestContext, result: BaseModel, rows: list[dict[str, Any]], title: str, format: str | None) -> Any:
     wanted = _wanted(ctx.request, format)
     if wanted == "json":
-        return await ctx.respond(result)
-    await ctx.session.rollback()
+        return result
     disposition = {"Content-Disposition": f'attachment; filename="{title}.{wanted}"'}
     if wanted == "csv":
         return Response(exports.to_csv(rows), media_type=f"{exports.CSV_TYPE}; charset=utf-8", headers=disposition)
@@ -67,23 +66,23 @@ def _chartable(key: str) -> str:
 
 @router.get("/units/{unit_id}", response_model=UnitIndicators, responses=EXPORT_RESPONSES,
             summary="A unit's transformation indicators for a year (EVA-1)")
-async def get_unit_indicators(unit_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Response:
+async def get_unit_indicators(unit_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Any:
     """Quantity, quality and benefit indicators of one unit (its unit_admin, department, platform_admin)."""
     result = await service.get_unit_indicators(ctx.session, actor=ctx.user, unit_id=unit_id, year=year, now=ctx.now)
-    return await _answer(ctx, result, [result.model_dump(mode="json")], f"unit-{unit_id}-{result.year}", format)
+    return _answer(ctx, result, [result.model_dump(mode="json")], f"unit-{unit_id}-{result.year}", format)
 
 
 @router.get("/units/{unit_id}/departments", response_model=DepartmentPage, responses=EXPORT_RESPONSES,
             summary="A unit's indicators per internal department (EVA-1)")
 async def list_department_indicators(
     unit_id: str, ctx: Ctx, year: Year = None, format: Format = None, limit: Limit = 50, cursor: Cursor = None
-) -> Response:
+) -> Any:
     """One row per internal department (院系/内设机构) named on the unit's achievements."""
     result = await service.list_department_indicators(
         ctx.session, actor=ctx.user, unit_id=unit_id, year=year, now=ctx.now, limit=limit, cursor=cursor
     )
     rows = [item.model_dump(mode="json") for item in result.items]
-    return await _answer(ctx, result, rows, f"unit-{unit_id}-departments", format)
+    return _answer(ctx, result, rows, f"unit-{unit_id}-departments", format)
 
 
 @router.get("/units/{unit_id}/chart", responses=CHART_RESPONSES, response_class=Response,
@@ -103,38 +102,37 @@ async def get_unit_chart(
     name, history = await service.get_unit_history(
         ctx.session, actor=ctx.user, unit_id=unit_id, years=range(first, current + 1), now=ctx.now
     )
-    await ctx.session.rollback()
     return Response(exports.chart_over_years(name or unit_id, history, keys), media_type=exports.SVG_TYPE)
 
 
 @router.get("/researchers/{person_id}", response_model=ResearcherIndicators, responses=EXPORT_RESPONSES,
             summary="A researcher's indicators: the results of the achievements they completed (EVA-1)")
-async def get_researcher_indicators(person_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Response:
+async def get_researcher_indicators(person_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Any:
     """For the researcher (token `sub`), their unit's unit_admin, department and platform_admin."""
     result = await service.get_researcher_indicators(ctx.session, actor=ctx.user, person_id=person_id, year=year, now=ctx.now)
-    return await _answer(ctx, result, [result.model_dump(mode="json")], f"researcher-{person_id}-{result.year}", format)
+    return _answer(ctx, result, [result.model_dump(mode="json")], f"researcher-{person_id}-{result.year}", format)
 
 
 @router.get("/technology-managers/{manager_id}", response_model=TechnologyManagerIndicators, responses=EXPORT_RESPONSES,
             summary="A technology manager's indicators: the deals naming them (ORG-2, EVA-1)")
-async def get_technology_manager_indicators(manager_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Response:
+async def get_technology_manager_indicators(manager_id: str, ctx: Ctx, year: Year = None, format: Format = None) -> Any:
     """For the manager (token `sub` = their person id), their unit's unit_admin, department and platform_admin."""
     result = await service.get_technology_manager_indicators(
         ctx.session, actor=ctx.user, manager_id=manager_id, year=year, now=ctx.now
     )
-    return await _answer(ctx, result, [result.model_dump(mode="json")], f"technology-manager-{manager_id}", format)
+    return _answer(ctx, result, [result.model_dump(mode="json")], f"technology-manager-{manager_id}", format)
 
 
 @router.get("/province", response_model=ProvinceTable, responses=EXPORT_RESPONSES,
             summary="The province's table: one row per unit, with totals (EVA-1)")
 async def get_province_table(
     ctx: Ctx, year: Year = None, format: Format = None, limit: Limit = 50, cursor: Cursor = None
-) -> Response:
+) -> Any:
     """For department and platform_admin; the exports hold the page's rows and a last row of totals."""
     result = await service.get_province_table(ctx.session, actor=ctx.user, year=year, now=ctx.now, limit=limit, cursor=cursor)
     rows = [item.model_dump(mode="json") for item in result.items]
     rows.append({"unit_id": "", "unit_name": "全省合计", **result.totals.model_dump(mode="json")})
-    return await _answer(ctx, result, rows, f"province-{result.year}", format)
+    return _answer(ctx, result, rows, f"province-{result.year}", format)
 
 
 @router.get("/province/chart", responses=CHART_RESPONSES, response_class=Response,
@@ -143,19 +141,18 @@ async def get_province_chart(ctx: Ctx, indicator: Indicator = "deal_amount", yea
     """The units ordered by the indicator, for department and platform_admin."""
     key = _chartable(indicator)
     result = await service.get_province_table(ctx.session, actor=ctx.user, year=year, now=ctx.now, limit=200, cursor=None)
-    await ctx.session.rollback()
     rows = [item.model_dump(mode="json") for item in result.items]
     return Response(exports.chart_ranking(result.year, rows, key), media_type=exports.SVG_TYPE)
 
 
 @router.post("/rebuild", status_code=202, response_model=RebuildRead,
              summary="Rebuild the read model from the stream's first message (platform_admin, EVA-2)")
-async def request_rebuild(ctx: Ctx) -> Response:
+async def request_rebuild(ctx: Ctx) -> Any:
     """Replays the KEZHUAN stream into a fresh model and swaps it in; follow it at `/rebuilds/{id}`."""
-    return await ctx.commit(lambda: rebuilds.request_rebuild(ctx.session, actor=ctx.user, now=ctx.now), status_code=202)
+    return await rebuilds.request_rebuild(ctx.session, actor=ctx.user, now=ctx.now)
 
 
 @router.get("/rebuilds/{rebuild_id}", response_model=RebuildRead, summary="A rebuild's progress (platform_admin)")
-async def get_rebuild(rebuild_id: str, ctx: Ctx) -> Response:
+async def get_rebuild(rebuild_id: str, ctx: Ctx) -> Any:
     """`running` while it replays, `done` once the rebuilt model answers every read."""
-    return await ctx.respond(await rebuilds.get_rebuild(ctx.session, actor=ctx.user, rebuild_id=rebuild_id))
+    return await rebuilds.get_rebuild(ctx.session, actor=ctx.user, rebuild_id=rebuild_id)
