@@ -60,7 +60,7 @@ def _answer(ctx: RequestContext, result: BaseModel, rows: list[dict[str, Any]], 
 
 def _chartable(key: str) -> str:
     if key not in exports.CHARTABLE:
-        raise InvalidInput(f"unknown indicator {key!r}; use one of the exports' column keys")
+        raise InvalidInput("unknown indicator {key}; use one of the exports' column keys", key=key)
     return key
 
 

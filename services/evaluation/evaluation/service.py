@@ -68,7 +68,7 @@ def _year(year: int | None, now: datetime) -> int:
     if year is None:
         return now.astimezone(SHANGHAI).year
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise InvalidInput(f"year must lie between {MIN_YEAR} and {MAX_YEAR}")
+        raise InvalidInput("year must lie between {low} and {high}", low=MIN_YEAR, high=MAX_YEAR)
     return year
 
 
