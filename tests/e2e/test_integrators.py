@@ -5,6 +5,7 @@ and imported from there; it raises on any status the OpenAPI document does not d
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import subprocess
@@ -46,7 +47,8 @@ async def generated(running: RunningSystem, tmp_path_factory: pytest.TempPathFac
         "text/csv": "application/octet-stream",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "application/octet-stream",
     }}))
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [str(generator), "generate", "--path", str(spec), "--output-path", str(root / PACKAGE), "--meta", "none",
          "--config", str(config)],
         capture_output=True, text=True, timeout=120,

@@ -152,8 +152,12 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/evaluation/province/chart"): Access(any=READERS),
     ("POST", "/api/v1/evaluation/rebuild"): ADMIN,
     ("GET", "/api/v1/evaluation/rebuilds/{rebuild_id}"): ADMIN,
-    # audit
+    # audit and operations (every service's own; `service` picks one through the gateway)
     ("GET", "/api/v1/audit/verify"): ADMIN,
+    ("GET", "/api/v1/dead-letters"): ADMIN,
+    ("GET", "/api/v1/dead-letters/{dead_letter_id}"): ADMIN,
+    ("POST", "/api/v1/dead-letters/{dead_letter_id}/redrive"): ADMIN,
+    ("GET", "/api/v1/outbox"): ADMIN,
 }
 
 
