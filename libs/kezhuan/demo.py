@@ -167,7 +167,7 @@ class Loader:
         self.s.history_made = fresh and self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
         self.in_history = True
         try:
-            make_past_years(self, move_clock=self.s.history_made)
+            make_past_years(self, move_clock=self.s.history_made, appraisal=APPRAISAL, buyer=PRIVATE_BUYER, decision=_decision)
             if self.s.history_made:
                 self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
             self.achievements()

@@ -6,11 +6,19 @@ Every POST carries a stable Idempotency-Key like the rest of the demo.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from kezhuan.demo import Loader
+
+class Loader(Protocol):
+    """What this step needs of the demo's loader (kezhuan.demo.Loader)."""
+
+    api: Any
+    s: Any
+    anchor: datetime
+
+    def unit_admin(self, unit: str) -> dict[str, str]: ...
 
 # (key, unit, title, IP right number, granted_on, years back, price)
 PAST_DEALS = [
@@ -23,7 +31,7 @@ PAST_DEALS = [
 NOTICE_DAYS = 15
 
 
-def _achievement(loader: "Loader", key: str, unit: str, title: str, number: str, granted_on: str) -> str:
+def _achievement(loader: Loader, key: str, unit: str, title: str, number: str, granted_on: str) -> str:
     body: dict[str, Any] = {
         "unit_id": loader.s.units[unit],
         "title": title,
@@ -38,13 +46,18 @@ def _achievement(loader: "Loader", key: str, unit: str, title: str, number: str,
     return str(achievement["id"])
 
 
-def make_past_years(loader: "Loader", *, move_clock: bool) -> None:
+def make_past_years(
+    loader: Loader,
+    *,
+    move_clock: bool,
+    appraisal: dict[str, Any],
+    buyer: dict[str, Any],
+    decision: Callable[[str, str], dict[str, str]],
+) -> None:
     """For two and one year back: achievements registered, one empowered, agreement deals concluded.
 
     A repeated run (`move_clock` false) sends the same requests, which the Idempotency-Keys answer as before.
     """
-    from kezhuan.demo import APPRAISAL, PRIVATE_BUYER, _decision
-
     api = loader.api
     for years_back in (2, 1):
         start = loader.anchor.replace(month=4, day=1, hour=2, minute=0, second=0, microsecond=0)
@@ -58,10 +71,10 @@ def make_past_years(loader: "Loader", *, move_clock: bool) -> None:
             if key == deals[0][0]:
                 api.post(f"empowerment:{key}", f"/api/v1/achievements/{achievement}/empowerments",
                          {"type": "ownership", "team_share": "70.00", "unit_share": "30.00",
-                          "decision": _decision(f"{unit}-赋权〔{start.year}〕1号", start.date().isoformat())}, admin)
+                          "decision": decision(f"{unit}-赋权〔{start.year}〕1号", start.date().isoformat())}, admin)
             tx = api.post(f"transaction:{key}", "/api/v1/transactions",
                           {"achievement_id": achievement, "kind": "transfer", "method": "agreement",
-                           "counterparty": PRIVATE_BUYER, "proposed_price": price, "appraisal": APPRAISAL}, admin)
+                           "counterparty": buyer, "proposed_price": price, "appraisal": appraisal}, admin)
             loader.s.transactions[key] = tx["id"]
             loader.s.notices[key] = api.post(f"notice:{key}", f"/api/v1/transactions/{tx['id']}/notice", {}, admin)["id"]
         concluded_at: datetime = start + timedelta(days=NOTICE_DAYS, hours=1)

@@ -72,7 +72,7 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     sweepers: list[SweeperSpec] = field(default_factory=list)
     description: str = ""
-    workers: list[Callable[["Runtime"], Awaitable[None]]] = field(default_factory=list)
+    workers: list[Callable[["Runtime"], Coroutine[Any, Any, None]]] = field(default_factory=list)
     """Long-running background jobs of the service (e.g. evaluation's rebuild); each must be safe in two replicas."""
 
 

@@ -10,6 +10,7 @@ import pytest_asyncio
 from openpyxl import load_workbook
 
 from servicekit.testing import InProcessSystem, eventually
+
 from . import scenario as sc
 
 GROUPS = ("quantity", "quality", "benefit")
@@ -180,14 +181,14 @@ async def test_csv_and_xlsx_parse_back_to_the_same_numbers(evaluation: InProcess
     reader = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     header, row = reader[0], reader[1]
     assert "成交金额（元） (deal_amount)" in header and "转让成交数 (deals.transfer)" in header
-    values = dict(zip([h.rsplit(" (", 1)[1].rstrip(")") for h in header], row))
+    values = dict(zip([h.rsplit(" (", 1)[1].rstrip(")") for h in header], row, strict=True))
     assert values["deals.license"] == "1" and values["deal_amount"] == json_body["benefit"]["deal_amount"]
     assert values["median_days_grant_to_deal"] == "1491" and values["pool_size"] == "1"
 
     xlsx = await _get(system, path, headers, year=2025, format="xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     cells = list(sheet.iter_rows(values_only=True))
-    xlsx_values = dict(zip([h.rsplit(" (", 1)[1].rstrip(")") for h in cells[0]], cells[1]))
+    xlsx_values = dict(zip([h.rsplit(" (", 1)[1].rstrip(")") for h in cells[0]], cells[1], strict=True))
     assert xlsx_values["deals.license"] == 1 and xlsx_values["deal_amount"] == "100000.00"
     assert {k: str(v) for k, v in xlsx_values.items() if v is not None} == {k: v for k, v in values.items() if v != ""}
 
