@@ -94,13 +94,14 @@ async def get_unit_chart(
     since: Annotated[int | None, Query(ge=1949, le=2200, description="first year (default: four years back)")] = None,
 ) -> Response:
     """A line per indicator, one point per year up to the current one; the title names the unit."""
+    actor = ctx.user  # who asks comes first: no token is a 401 before any input is judged
     keys = [_chartable(key) for key in indicator or ["deal_amount", "income_received"]]
     current = ctx.now.astimezone(SHANGHAI).year
     first = since if since is not None else current - 4
     if first > current:
         raise InvalidInput("`since` lies after the current year")
     name, history = await service.get_unit_history(
-        ctx.session, actor=ctx.user, unit_id=unit_id, years=range(first, current + 1), now=ctx.now
+        ctx.session, actor=actor, unit_id=unit_id, years=range(first, current + 1), now=ctx.now
     )
     return Response(exports.chart_over_years(name or unit_id, history, keys), media_type=exports.SVG_TYPE)
 
@@ -139,8 +140,9 @@ async def get_province_table(
             summary="SVG chart ranking the province's units by one indicator (EVA-2)")
 async def get_province_chart(ctx: Ctx, indicator: Indicator = "deal_amount", year: Year = None) -> Response:
     """The units ordered by the indicator, for department and platform_admin."""
+    actor = ctx.user
     key = _chartable(indicator)
-    result = await service.get_province_table(ctx.session, actor=ctx.user, year=year, now=ctx.now, limit=200, cursor=None)
+    result = await service.get_province_table(ctx.session, actor=actor, year=year, now=ctx.now, limit=200, cursor=None)
     rows = [item.model_dump(mode="json") for item in result.items]
     return Response(exports.chart_ranking(result.year, rows, key), media_type=exports.SVG_TYPE)
 

@@ -205,3 +205,5 @@ async def test_the_charts_are_svg_naming_the_unit(evaluation: InProcessSystem, p
     assert "<svg" in ranking.text and "中国医科大学" in ranking.text
     bad = await system.clients["evaluation"].get("/api/v1/evaluation/province/chart", params={"indicator": "nope"}, headers=headers)
     assert bad.status_code == 422
+    anonymous = await system.clients["evaluation"].get(f"/api/v1/evaluation/units/{published.unit_a}/chart", params={"indicator": "nope"})
+    assert anonymous.status_code == 401  # who asks is judged before what is asked
