@@ -1,10 +1,10 @@
 """Pricing HTTP routes: parse, call one service function, respond."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from pricing import service
+from pricing import auctions, challenges, listings, notices, transactions
 from pricing.schemas import (
     ActionBody,
     AuctionCreate,
@@ -34,14 +34,12 @@ from servicekit.web import Ctx, PublicCtx
 
 router = APIRouter(prefix="/api/v1", tags=["pricing"])
 
-# Reads of a transaction may apply a due time-driven transition (API.md §2), so they commit.
-
 
 @router.post("/transactions", status_code=201, response_model=TransactionRead,
              summary="Open a transfer, licence or investment (unit_admin; PRC-1…4, OWN-13/14/15)")
 async def open_transaction(body: TransactionCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.open_transaction(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
+        lambda: transactions.open_transaction(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
     )
 
 
@@ -49,7 +47,7 @@ async def open_transaction(body: TransactionCreate, ctx: Ctx) -> Response:
             summary="A transaction, with its deal once concluded (the unit's unit_admin, department, platform_admin)")
 async def get_transaction(transaction_id: str, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.get_transaction(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
+        lambda: transactions.get_transaction(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
     )
 
 
@@ -57,7 +55,7 @@ async def get_transaction(transaction_id: str, ctx: Ctx) -> Response:
             summary="The immutable procedural record (PRC-9)")
 async def get_record(transaction_id: str, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.get_record(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
+        lambda: transactions.get_record(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
     )
 
 
@@ -65,7 +63,7 @@ async def get_record(transaction_id: str, ctx: Ctx) -> Response:
              summary="Publish the public notice of the agreement price (PRC-4)")
 async def publish_notice(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> Response:
     return await ctx.commit(
-        lambda: service.publish_notice(ctx.session, ctx.runtime, actor=ctx.user, transaction_id=transaction_id,
+        lambda: notices.publish_notice(ctx.session, ctx.runtime, actor=ctx.user, transaction_id=transaction_id,
                                        expected_version=ctx.expected_version, now=ctx.now),
         status_code=201,
     )
@@ -77,20 +75,29 @@ async def list_notices(
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Response:
     return await ctx.respond(
-        await service.list_notices(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
+        await notices.list_notices(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
     )
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeRead, summary="A public notice")
 async def get_notice(notice_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_notice(ctx.session, notice_id=notice_id))
+    return await ctx.respond(await notices.get_notice(ctx.session, notice_id=notice_id, now=ctx.now))
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the last X-Forwarded-For entry (the gateway appends the peer it saw), else the peer."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()[:100] or "unknown"
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/notices/{notice_id}/objections", status_code=201, response_model=ObjectionRead,
-             summary="Object during the notice (any authenticated caller; PRC-5)")
-async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx) -> Response:
+             summary="Object during the notice (anyone: with a token, or anonymously with contact; PRC-5)")
+async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx, request: Request) -> Response:
     return await ctx.commit(
-        lambda: service.object_to_notice(ctx.session, actor=ctx.user, notice_id=notice_id, data=body, now=ctx.now),
+        lambda: notices.object_to_notice(ctx.session, actor=ctx.principal, client_address=client_address(request),
+                                         notice_id=notice_id, data=body, now=ctx.now),
         status_code=201,
     )
 
@@ -99,7 +106,7 @@ async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx) -> R
              summary="List on a technology market for 15 days (PRC-6, PRC-3)")
 async def publish_listing(transaction_id: str, body: ListingCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.publish_listing(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
+        lambda: listings.publish_listing(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
                                         expected_version=ctx.expected_version, now=ctx.now),
         status_code=201,
     )
@@ -111,20 +118,20 @@ async def list_listings(
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Response:
     return await ctx.respond(
-        await service.list_listings(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
+        await listings.list_listings(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
     )
 
 
 @router.get("/listings/{listing_id}", response_model=ListingRead, summary="A public listing")
 async def get_listing(listing_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_listing(ctx.session, listing_id=listing_id))
+    return await ctx.respond(await listings.get_listing(ctx.session, listing_id=listing_id, now=ctx.now))
 
 
 @router.post("/listings/{listing_id}/delistings", status_code=201, response_model=DelistingRead,
              summary="Delist: the first party takes the deal at the listing price (PRC-7)")
 async def delist(listing_id: str, body: DelistingCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.delist(ctx.session, ctx.runtime, actor=ctx.user, listing_id=listing_id, data=body, now=ctx.now),
+        lambda: listings.delist(ctx.session, ctx.runtime, actor=ctx.user, listing_id=listing_id, data=body, now=ctx.now),
         status_code=201,
     )
 
@@ -133,7 +140,7 @@ async def delist(listing_id: str, body: DelistingCreate, ctx: Ctx) -> Response:
              summary="Open an auction (PRC-8)")
 async def open_auction(transaction_id: str, body: AuctionCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.open_auction(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
+        lambda: auctions.open_auction(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
                                      expected_version=ctx.expected_version, now=ctx.now),
         status_code=201,
     )
@@ -141,14 +148,14 @@ async def open_auction(transaction_id: str, body: AuctionCreate, ctx: Ctx) -> Re
 
 @router.get("/auctions/{auction_id}", response_model=AuctionRead, summary="An auction (no token needed)")
 async def get_auction(auction_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_auction(ctx.session, auction_id=auction_id))
+    return await ctx.respond(await auctions.get_auction(ctx.session, auction_id=auction_id))
 
 
 @router.post("/auctions/{auction_id}/bids", status_code=201, response_model=BidRead,
              summary="Bid until the auction closes (any authenticated party; PRC-8)")
 async def place_bid(auction_id: str, body: BidCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.place_bid(ctx.session, ctx.runtime, actor=ctx.user, auction_id=auction_id, data=body, now=ctx.now),
+        lambda: auctions.place_bid(ctx.session, ctx.runtime, actor=ctx.user, auction_id=auction_id, data=body, now=ctx.now),
         status_code=201,
     )
 
@@ -157,7 +164,7 @@ async def place_bid(auction_id: str, body: BidCreate, ctx: Ctx) -> Response:
              summary="Conclude at the agreement price after a clear notice or an expired listing (unit_admin; PRC-4/5/6)")
 async def conclude(transaction_id: str, body: ConclusionCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.conclude(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
+        lambda: transactions.conclude(ctx.session, ctx.runtime, actor=ctx.user, transaction_id=transaction_id, data=body,
                                  expected_version=ctx.expected_version, now=ctx.now)
     )
 
@@ -166,7 +173,7 @@ async def conclude(transaction_id: str, body: ConclusionCreate, ctx: Ctx) -> Res
              summary="Withdraw the transaction")
 async def withdraw(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> Response:
     return await ctx.commit(
-        lambda: service.withdraw(ctx.session, actor=ctx.user, transaction_id=transaction_id,
+        lambda: transactions.withdraw(ctx.session, actor=ctx.user, transaction_id=transaction_id,
                                  expected_version=ctx.expected_version, now=ctx.now)
     )
 
@@ -175,7 +182,7 @@ async def withdraw(transaction_id: str, ctx: Ctx, body: ActionBody | None = None
              summary="Publish a two-way challenge (enterprise: technology_wanted; unit_admin: market_wanted; PRC-10)")
 async def publish_challenge(body: ChallengeCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.publish_challenge(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
+        lambda: challenges.publish_challenge(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
     )
 
 
@@ -183,25 +190,29 @@ async def publish_challenge(body: ChallengeCreate, ctx: Ctx) -> Response:
 async def list_challenges(
     ctx: PublicCtx,
     direction: str | None = Query(default=None, max_length=40),
+    field: str | None = Query(default=None, max_length=100),
+    region: str | None = Query(default=None, max_length=100),
     state: str | None = Query(default=None, max_length=20),
+    q: str | None = Query(default=None, max_length=200, description="words in the title or description, Chinese included"),
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
     return await ctx.respond(
-        await service.list_challenges(ctx.session, direction=direction, state=state, limit=limit, cursor=cursor)
+        await challenges.list_challenges(ctx.session, direction=direction, field=field, region=region, state=state, q=q,
+                                         limit=limit, cursor=cursor, now=ctx.now)
     )
 
 
 @router.get("/challenges/{challenge_id}", response_model=ChallengeRead, summary="A challenge and its state (no token needed)")
 async def get_challenge(challenge_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_challenge(ctx.session, challenge_id=challenge_id))
+    return await ctx.respond(await challenges.get_challenge(ctx.session, challenge_id=challenge_id, now=ctx.now))
 
 
 @router.post("/challenges/{challenge_id}/responses", status_code=201, response_model=ChallengeResponseRead,
              summary="Take up a challenge (enterprise, unit_admin or researcher; PRC-10)")
 async def respond_to_challenge(challenge_id: str, body: ChallengeResponseCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.respond_to_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, now=ctx.now),
+        lambda: challenges.respond_to_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, now=ctx.now),
         status_code=201,
     )
 
@@ -210,7 +221,7 @@ async def respond_to_challenge(challenge_id: str, body: ChallengeResponseCreate,
             summary="Responses to a challenge (its publisher or platform_admin)")
 async def list_challenge_responses(challenge_id: str, ctx: Ctx) -> Response:
     return await ctx.respond(
-        await service.list_challenge_responses(ctx.session, actor=ctx.user, challenge_id=challenge_id)
+        await challenges.list_challenge_responses(ctx.session, actor=ctx.user, challenge_id=challenge_id)
     )
 
 
@@ -218,7 +229,7 @@ async def list_challenge_responses(challenge_id: str, ctx: Ctx) -> Response:
              summary="Award the challenge to a response (publisher or platform_admin; PRC-10)")
 async def award_challenge(challenge_id: str, body: AwardCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.award_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
+        lambda: challenges.award_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
                                         expected_version=ctx.expected_version, now=ctx.now)
     )
 
@@ -227,6 +238,6 @@ async def award_challenge(challenge_id: str, body: AwardCreate, ctx: Ctx) -> Res
              summary="Confirm the awarded challenge has landed (publisher or platform_admin; PRC-10)")
 async def land_challenge(challenge_id: str, body: LandingCreate, ctx: Ctx) -> Response:
     return await ctx.commit(
-        lambda: service.land_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
+        lambda: challenges.land_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
                                        expected_version=ctx.expected_version, now=ctx.now)
     )

@@ -50,8 +50,12 @@ def effective_state(stored: str, closes_on: date | None, today: date) -> Challen
     return ChallengeState(stored)
 
 
-def check_closing_date(closes_on: date, today: date) -> None:
-    """PRC-10: a challenge is published with a closing day that is not already past."""
+def check_listing_terms(field: str | None, region: str | None, closes_on: date | None, today: date) -> None:
+    """PRC-10: a challenge names its field (industry), its region and a closing day that is not already past."""
+    missing = [name for name, value in (("field", field), ("region", region), ("closes_on", closes_on)) if not value]
+    if missing:
+        raise PolicyViolation("PRC-10", f"a challenge names its {', '.join(missing)}")
+    assert closes_on is not None
     if closes_on < today:
         raise PolicyViolation("PRC-10", "closes_on is in the past")
 

@@ -41,7 +41,9 @@ class Due:
     reserve_price: Decimal | None = None
     bids: tuple[AuctionBidFacts, ...] = ()
     candidate: Claim | None = None  # the deal an auction's close would conclude (PRC-11)
-    rights: Rights | None = None  # ownership's record, looked up before the write; None on a read's preview
+    # Ownership's record, looked up before the write. None: not looked up, so a won auction is left for the
+    # sweeper (which looks it up first); a read's preview passes an assumed record to show the likely outcome.
+    rights: Rights | None = None
     own_claims: tuple[Claim, ...] = ()
 
 
@@ -74,6 +76,8 @@ def close_due(due: Due, now: datetime) -> Closing | None:
         best = winning_bid([Bid(seq=b.seq, amount=b.amount) for b in due.bids], due.reserve_price)
         winner = next((b for b in due.bids if best and b.seq == best.seq), None)
         if winner is not None and due_action(due.state, due.due_at, now, has_winning_bid=True) is not None:
+            if due.rights is None:
+                return None
             refused = _refusal(due)
             if refused is not None:
                 winner = None
@@ -106,10 +110,10 @@ def close_due(due: Due, now: datetime) -> Closing | None:
 
 def _refusal(due: Due) -> InvalidState | None:
     """PRC-11: the auction's deal against what the unit still holds; a refusal, or None when it may conclude."""
-    if due.candidate is None:
+    if due.candidate is None or due.rights is None:
         return None
     try:
-        check_no_conflict(due.candidate, due.rights or Rights(status="held"), due.own_claims, rule="PRC-11")
+        check_no_conflict(due.candidate, due.rights, due.own_claims, rule="PRC-11")
     except InvalidState as refusal:
         return refusal
     return None

@@ -76,7 +76,7 @@ def check_no_conflict(candidate: Claim, rights: Rights, own: Iterable[Claim], *,
         return
     if candidate.term is None:
         return
-    known = {claim.transaction_id for claim in claims if claim.transaction_id}
+    known = {claim.transaction_id for claim in claims if claim.transaction_id} | {candidate.transaction_id}
     licences = [c for c in claims if c.term is not None]
     licences += [c for c in rights.licences if c.term is not None and (c.transaction_id is None or c.transaction_id not in known)]
     for licence in licences:
