@@ -59,7 +59,8 @@ async def test_the_database_refuses_to_change_or_delete_a_record_entry(system, m
 async def _challenge(market, **body):
     publisher = market.system.auth("enterprise", sub="ent-publisher")
     payload = {"direction": "technology_wanted", "title": "寻求高效储能材料技术", "description": "储能",
-               "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}, "budget": "2000000.00", **body}
+               "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}, "budget": "2000000.00",
+               "field": "新能源", "region": "鞍山", "closes_on": "2099-12-31", **body}
     response = await market.client.post("/api/v1/challenges", json=payload, headers=publisher)
     return response, publisher
 
@@ -99,7 +100,9 @@ async def test_challenge_is_awarded_and_landed_by_its_publisher(market, events) 
         "challenge_id": challenge["id"], "landed_on": "2032-09-01",
         "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"},
         "awarded_response_id": answer.json()["id"], "responder": responder,
+        "direction": "technology_wanted", "enterprise": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"},
     }
+    assert awarded[0]["data"]["enterprise"] == {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}
 
 
 async def test_platform_admin_may_award_and_the_public_list_shows_challenges(market) -> None:
@@ -125,7 +128,8 @@ async def test_who_publishes_which_direction(market) -> None:
         headers=market.system.auth("enterprise"))
     assert unknown.status_code == 422 and unknown.json()["rule"] == "PRC-10"
     unit, admin = await market.unit()
-    body = {"direction": "market_wanted", "title": "成果找市场", "description": "d", "publisher": {"name": unit["name"], "credit_code": "u"}}
+    body = {"direction": "market_wanted", "title": "成果找市场", "description": "d", "publisher": {"name": unit["name"], "credit_code": "u"},
+            "field": "新材料", "region": "沈阳", "closes_on": "2099-12-31"}
     no_achievement = await market.client.post("/api/v1/challenges", json=body, headers=admin)
     assert no_achievement.status_code == 422 and no_achievement.json()["rule"] == "PRC-10"
     other, _ = await market.unit()
