@@ -43,6 +43,8 @@ class AchievementRegistered(EventPayload):
     """`[{type, number, granted_on}]`: the grant dates feed EVA-1's days from grant to deal."""
     completers: list[dict[str, Any]] = []
     """`[{person_id, name}]`: the researchers whose indicators this achievement counts for (EVA-1)."""
+    security: dict[str, Any] | None = None
+    """`{national_interest, classified, key_core_technology}`: a national-interest flag keeps it out of the pool (OWN-12)."""
 
 
 class AchievementCorrected(EventPayload):
@@ -172,6 +174,17 @@ class PoolPublished(EventPayload):
     item_count: int
     publication_id: str | None = None
     achievement_ids: list[str] | None = None
+
+
+class TechnologyManagerRegistered(EventPayload):
+    """ORG-2: a registered technology manager (技术经理人); the evaluation service counts their deals by this id."""
+
+    technology_manager_id: str
+    person_id: str
+    name: str
+    unit_id: str | None = None
+    institution_id: str | None = None
+    certificate: dict[str, Any] | None = None
 
 
 class TransactionOpened(EventPayload):
@@ -386,6 +399,27 @@ class ReceivablePaid(EventPayload):
     income_id: str
 
 
+class ReceivableWaived(EventPayload):
+    """FIN-10: a pay-later receivable waived by a unit decision with a reason."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money | None = None
+    reason: str
+
+
+class ReceivableSettled(EventPayload):
+    """FIN-9: an agreed-return receivable settled; its income is recorded (FIN-1)."""
+
+    receivable_id: str
+    unit_id: str
+    achievement_id: str
+    amount: Money
+    settled_on: str
+    income_id: str | None = None
+
+
 class RiskCompensationPaid(EventPayload):
     """FIN-11: a risk-compensation pool paid a claim on a loan or insurance uptake."""
 
@@ -447,6 +481,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "ownership.pool.exclusion_changed": PoolExclusionChanged,
     "ownership.compliance.recorded": ComplianceRecorded,
     "ownership.institution.evaluated": InstitutionEvaluated,
+    "ownership.technology_manager.registered": TechnologyManagerRegistered,
     "ownership.empowerment.granted": EmpowermentGranted,
     "ownership.patent_change.registered": PatentChangeRegistered,
     "ownership.patent_change.overdue": PatentChangeOverdue,
@@ -484,5 +519,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "finance.receivable.opened": ReceivableOpened,
     "finance.receivable.overdue": ReceivableOverdue,
     "finance.receivable.paid": ReceivablePaid,
+    "finance.receivable.waived": ReceivableWaived,
+    "finance.receivable.settled": ReceivableSettled,
     "finance.risk_compensation.paid": RiskCompensationPaid,
 }
