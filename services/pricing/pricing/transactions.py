@@ -43,10 +43,12 @@ async def open_transaction(
     require_role(actor, "unit_admin")
     check_method(data.method)  # PRC-3
     check_agreement_terms(data.method, data.counterparty is not None, data.proposed_price)  # PRC-4
-    appraisal = Appraisal(**data.appraisal.model_dump()) if data.appraisal else None
+    appraisal = (Appraisal(performed=data.appraisal.performed, value=data.appraisal.value,
+                           report_reference=data.appraisal.report_reference) if data.appraisal else None)
     check_appraisal(data.counterparty.ownership if data.counterparty else None, appraisal)  # PRC-1, PRC-2
-    licence = licence_of(data.kind, Licence(**data.licence.model_dump()) if data.licence else None)
-    payment = Payment(**data.payment.model_dump()) if data.payment else Payment()
+    asked = data.licence
+    licence = licence_of(data.kind, Licence(asked.scope, asked.start_on, asked.end_on) if asked else None)
+    payment = Payment(data.payment.mode, data.payment.due_on, data.payment.conditions) if data.payment else Payment()
     managers = technology_manager_ids_of(data.technology_manager_ids)
     holding = await clients.holding(runtime, data.achievement_id)  # before the write transaction
     if holding.unit_id != actor.unit_id:
