@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from starlette.responses import Response
+from fastapi import Path
 
 from ownership import service
 from ownership.schemas import (
@@ -31,34 +30,28 @@ from ownership.schemas import (
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx, PublicCtx
+from servicekit.web import Ctx, service_router, PublicCtx
 
-router = APIRouter(prefix="/api/v1", tags=["ownership"])
+router = service_router(prefix="/api/v1", tags=["ownership"])
 
 
 @router.post("/units", status_code=201, response_model=UnitRead, summary="Register a unit (platform_admin)")
-async def register_unit(body: UnitCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_unit(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def register_unit(body: UnitCreate, ctx: Ctx) -> UnitRead:
+    """Register a unit (platform_admin)."""
+    return await service.register_unit(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead, summary="A unit and its policy (any valid token)")
-async def get_unit(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(await service.get_unit(ctx.session, actor=ctx.user, unit_id=unit_id))
+async def get_unit(unit_id: str, ctx: Ctx) -> UnitRead:
+    """A unit and its policy (any valid token)."""
+    return await service.get_unit(ctx.session, actor=ctx.user, unit_id=unit_id)
 
 
 @router.patch("/units/{unit_id}/policy", response_model=UnitRead, summary="Change the unit's periods (its unit_admin)")
-async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.change_policy(
-            ctx.session,
-            actor=ctx.user,
-            unit_id=unit_id,
-            changes=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> UnitRead:
+    """Change the unit's periods (its unit_admin)."""
+    return await service.change_policy(
+        ctx.session, actor=ctx.user, unit_id=unit_id, changes=body, expected_version=ctx.expected_version, now=ctx.now
     )
 
 
@@ -67,15 +60,15 @@ async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> Respon
     response_model=SeparateLedgerRead,
     summary="The unit's separate ledger (OWN-7): separately managed achievements and state equity",
 )
-async def get_separate_ledger(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(await service.get_separate_ledger(ctx.session, actor=ctx.user, unit_id=unit_id))
+async def get_separate_ledger(unit_id: str, ctx: Ctx) -> SeparateLedgerRead:
+    """The unit's separate ledger (OWN-7): separately managed achievements and state equity."""
+    return await service.get_separate_ledger(ctx.session, actor=ctx.user, unit_id=unit_id)
 
 
 @router.get("/units/{unit_id}/pool", response_model=Page[PoolItem], summary="The unit's pay-later pool (public, OWN-10)")
-async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return await ctx.respond(
-        await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
-    )
+async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Cursor = None) -> Page[PoolItem]:
+    """The unit's pay-later pool (public, OWN-10)."""
+    return await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
 
 
 @router.post(
@@ -84,10 +77,9 @@ async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Curs
     response_model=PoolPublicationRead,
     summary="Publish the pool as the next numbered publication (unit_admin, OWN-10)",
 )
-async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.publish_pool(ctx.session, actor=ctx.user, unit_id=unit_id, now=ctx.now), status_code=201
-    )
+async def publish_pool(unit_id: str, ctx: Ctx) -> PoolPublicationRead:
+    """Publish the pool as the next numbered publication (unit_admin, OWN-10)."""
+    return await service.publish_pool(ctx.session, actor=ctx.user, unit_id=unit_id, now=ctx.now)
 
 
 @router.get(
@@ -95,15 +87,15 @@ async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
     response_model=PoolPublicationRead,
     summary="A pool publication, exactly as published (public, OWN-10)",
 )
-async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_publication(ctx.session, unit_id=unit_id, number=number))
+async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: PublicCtx) -> PoolPublicationRead:
+    """A pool publication, exactly as published (public, OWN-10)."""
+    return await service.get_publication(ctx.session, unit_id=unit_id, number=number)
 
 
 @router.post("/achievements", status_code=201, response_model=AchievementRead, summary="Register an achievement (unit_admin)")
-async def register_achievement(body: AchievementCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_achievement(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def register_achievement(body: AchievementCreate, ctx: Ctx) -> AchievementRead:
+    """Register an achievement (unit_admin)."""
+    return await service.register_achievement(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/achievements", response_model=Page[AchievementRead], summary="List achievements")
@@ -114,26 +106,18 @@ async def list_achievements(
     transformed: bool | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_achievements(
-            ctx.session,
-            actor=ctx.user,
-            unit_id=unit_id,
-            in_pool=in_pool,
-            transformed=transformed,
-            limit=limit,
-            cursor=cursor,
-            now=ctx.now,
-        )
+) -> Page[AchievementRead]:
+    """List achievements."""
+    return await service.list_achievements(
+        ctx.session, actor=ctx.user, unit_id=unit_id, in_pool=in_pool, transformed=transformed, limit=limit,
+        cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/achievements/{achievement_id}", response_model=AchievementRead, summary="One achievement")
-async def get_achievement(achievement_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.get_achievement(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
-    )
+async def get_achievement(achievement_id: str, ctx: Ctx) -> AchievementRead:
+    """One achievement."""
+    return await service.get_achievement(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
 
 
 @router.post(
@@ -142,12 +126,10 @@ async def get_achievement(achievement_id: str, ctx: Ctx) -> Response:
     response_model=ComplianceRecordRead,
     summary="Record export-control, secrecy, confidentiality or ethics compliance (OWN-13/14/15)",
 )
-async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.add_compliance_record(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreate, ctx: Ctx) -> ComplianceRecordRead:
+    """Record export-control, secrecy, confidentiality or ethics compliance (OWN-13/14/15)."""
+    return await service.add_compliance_record(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -156,16 +138,11 @@ async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreat
     response_model=AchievementRead,
     summary="Enter the achievement in the separate ledger (OWN-7, OWN-8, OWN-12)",
 )
-async def separately_manage(achievement_id: str, body: SeparateManagementCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.separately_manage(
-            ctx.session,
-            actor=ctx.user,
-            achievement_id=achievement_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def separately_manage(achievement_id: str, body: SeparateManagementCreate, ctx: Ctx) -> AchievementRead:
+    """Enter the achievement in the separate ledger (OWN-7, OWN-8, OWN-12)."""
+    return await service.separately_manage(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -174,16 +151,11 @@ async def separately_manage(achievement_id: str, body: SeparateManagementCreate,
     response_model=AchievementRead,
     summary="Take the achievement out of the pool, with a reason (OWN-10)",
 )
-async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.exclude_from_pool(
-            ctx.session,
-            actor=ctx.user,
-            achievement_id=achievement_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx: Ctx) -> AchievementRead:
+    """Take the achievement out of the pool, with a reason (OWN-10)."""
+    return await service.exclude_from_pool(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -192,11 +164,10 @@ async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx:
     response_model=AchievementRead,
     summary="Put an excluded achievement back in the pool (OWN-10)",
 )
-async def restore_to_pool(achievement_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.restore_to_pool(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, expected_version=ctx.expected_version, now=ctx.now
-        )
+async def restore_to_pool(achievement_id: str, ctx: Ctx) -> AchievementRead:
+    """Put an excluded achievement back in the pool (OWN-10)."""
+    return await service.restore_to_pool(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, expected_version=ctx.expected_version, now=ctx.now
     )
 
 
@@ -206,12 +177,10 @@ async def restore_to_pool(achievement_id: str, ctx: Ctx) -> Response:
     response_model=EmpowermentRead,
     summary="Grant ownership or a long-term usage right to the team (OWN-1, 2, 5, 6, 12–15)",
 )
-async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.grant_empowerment(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: Ctx) -> EmpowermentRead:
+    """Grant ownership or a long-term usage right to the team (OWN-1, 2, 5, 6, 12–15)."""
+    return await service.grant_empowerment(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -220,19 +189,17 @@ async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: C
     response_model=Page[EmpowermentRead],
     summary="The achievement's empowerments",
 )
-async def list_empowerments(achievement_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return await ctx.respond(
-        await service.list_empowerments(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, limit=limit, cursor=cursor, now=ctx.now
-        )
+async def list_empowerments(achievement_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Page[EmpowermentRead]:
+    """The achievement's empowerments."""
+    return await service.list_empowerments(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, limit=limit, cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/empowerments/{empowerment_id}", response_model=EmpowermentRead, summary="One empowerment")
-async def get_empowerment(empowerment_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.get_empowerment(ctx.session, actor=ctx.user, empowerment_id=empowerment_id, now=ctx.now)
-    )
+async def get_empowerment(empowerment_id: str, ctx: Ctx) -> EmpowermentRead:
+    """One empowerment."""
+    return await service.get_empowerment(ctx.session, actor=ctx.user, empowerment_id=empowerment_id, now=ctx.now)
 
 
 @router.post(
@@ -240,16 +207,11 @@ async def get_empowerment(empowerment_id: str, ctx: Ctx) -> Response:
     response_model=EmpowermentRead,
     summary="Register the patent ownership change (OWN-6)",
 )
-async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_patent_change(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, ctx: Ctx) -> EmpowermentRead:
+    """Register the patent ownership change (OWN-6)."""
+    return await service.register_patent_change(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -258,16 +220,11 @@ async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, 
     response_model=EmpowermentRead,
     summary="Extend a usage right (OWN-3)",
 )
-async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.extend_usage_right(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ctx) -> EmpowermentRead:
+    """Extend a usage right (OWN-3)."""
+    return await service.extend_usage_right(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -276,16 +233,11 @@ async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ct
     response_model=EmpowermentRead,
     summary="Convert a usage right to ownership with both consents (OWN-4)",
 )
-async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.convert_usage_right(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: Ctx) -> EmpowermentRead:
+    """Convert a usage right to ownership with both consents (OWN-4)."""
+    return await service.convert_usage_right(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -295,10 +247,10 @@ async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: 
     response_model=EquityTransferRead,
     summary="Pass the unit's retained share to the team (OWN-11)",
 )
-async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.transfer_equity(ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now),
-        status_code=201,
+async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: Ctx) -> EquityTransferRead:
+    """Pass the unit's retained share to the team (OWN-11)."""
+    return await service.transfer_equity(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -308,10 +260,8 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
     response_model=PayLaterLicenceRead,
     summary="License use-first-pay-later to an SME (OWN-9, OWN-12–15)",
 )
-async def grant_pay_later_licence(achievement_id: str, body: PayLaterLicenceCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.grant_pay_later_licence(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def grant_pay_later_licence(achievement_id: str, body: PayLaterLicenceCreate, ctx: Ctx) -> PayLaterLicenceRead:
+    """License use-first-pay-later to an SME (OWN-9, OWN-12–15)."""
+    return await service.grant_pay_later_licence(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )

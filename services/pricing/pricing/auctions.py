@@ -55,7 +55,7 @@ async def get_auction(session: AsyncSession, *, auction_id: str) -> AuctionRead:
 
 async def _auction_facts(runtime: "Runtime", auction_id: str) -> tuple[str, str, datetime]:
     """The auction's transaction, achievement and close, read before the write transaction (for the lookups)."""
-    async with runtime.sessions() as session:
+    async with runtime.read_sessions() as session:
         auction = await repository.get_auction(session, auction_id)
         tx = await repository.get_transaction(session, auction.transaction_id) if auction else None
         if auction is None or tx is None:

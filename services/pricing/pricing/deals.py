@@ -210,7 +210,7 @@ async def locked(session: AsyncSession, transaction_id: str, now: datetime, righ
 
 async def prepare_sweep(runtime: "Runtime", now: datetime) -> dict[str, Rights]:
     """Before the sweep's transaction: the rights records of the achievements whose auctions close now (PRC-11)."""
-    async with runtime.sessions() as session:
+    async with runtime.read_sessions() as session:
         due = await repository.list_due_auctions(session, now)
         await session.rollback()
     records: dict[str, Rights] = {}

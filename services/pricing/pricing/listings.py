@@ -68,7 +68,7 @@ async def list_listings(
 
 async def _transaction_and_achievement(runtime: "Runtime", listing_id: str) -> tuple[str, str]:
     """The listing's transaction and achievement, read before the write transaction (for the lookups it needs)."""
-    async with runtime.sessions() as session:
+    async with runtime.read_sessions() as session:
         listing = await repository.get_listing(session, listing_id)
         tx = await repository.get_transaction(session, listing.transaction_id) if listing else None
         if tx is None:

@@ -126,7 +126,7 @@ async def get_record(session: AsyncSession, *, actor: Principal, transaction_id:
 
 async def unit_and_achievement(runtime: "Runtime", transaction_id: str) -> tuple[str, str]:
     """A transaction's unit and achievement, read before the write transaction (for the lookups it needs)."""
-    async with runtime.sessions() as session:
+    async with runtime.read_sessions() as session:
         tx = await repository.get_transaction(session, transaction_id)
         if tx is None:
             raise NotFound()
