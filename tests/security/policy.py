@@ -93,7 +93,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/transactions/{transaction_id}/withdrawal"): TRANSACTION_ACTION,
     ("GET", "/api/v1/notices"): PUBLIC,
     ("GET", "/api/v1/notices/{notice_id}"): PUBLIC,
-    ("POST", "/api/v1/notices/{notice_id}/objections"): ANY_TOKEN,
+    ("POST", "/api/v1/notices/{notice_id}/objections"): PUBLIC,  # anyone; anonymously with contact (PRC-5)
     ("GET", "/api/v1/listings"): PUBLIC,
     ("GET", "/api/v1/listings/{listing_id}"): PUBLIC,
     ("POST", "/api/v1/listings/{listing_id}/delistings"): ANY_TOKEN,
