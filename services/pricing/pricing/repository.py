@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select, text
+from sqlalchemy import column, func, or_, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -169,6 +169,7 @@ async def get_challenge(session: AsyncSession, challenge_id: str, *, for_update:
 
 
 TRIGRAM = 3  # the FTS5 trigram tokenizer indexes 3-character sequences
+SEARCH = table(CHALLENGE_SEARCH_TABLE, column("challenge_id"))  # SQLite only: built by the migration
 
 
 def _matching(session: AsyncSession, statement: Any, terms: list[str]) -> Any:
@@ -186,7 +187,7 @@ def _matching(session: AsyncSession, statement: Any, terms: list[str]) -> Any:
                 condition = text(f"{CHALLENGE_SEARCH_TABLE} MATCH :q{n}").bindparams(**{f"q{n}": phrase})
             else:
                 condition = text(f"title LIKE :p{n} OR description LIKE :p{n}").bindparams(**{f"p{n}": f"%{term}%"})
-            found = select(literal_column("challenge_id")).select_from(literal_column(CHALLENGE_SEARCH_TABLE)).where(condition)
+            found = select(SEARCH.c.challenge_id).where(condition)
             statement = statement.where(Challenge.id.in_(found))
         return statement
     for term in terms:
