@@ -1,16 +1,15 @@
 """Ownership use cases: load → domain decides → save → outbox, in the caller's transaction."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.common import UnitPolicy, parse_two_place_decimal
+from contracts.common import UnitPolicy
 from contracts.envelope import CloudEvent
 from contracts.events import (
     AchievementRegistered,
@@ -80,7 +79,6 @@ from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check
 from servicekit.outbox import emit, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 
-log = logging.getLogger("kezhuan.ownership")
 
 SOURCE = "ownership"
 
@@ -1002,14 +1000,10 @@ def _instant_of(event: CloudEvent) -> datetime:
     return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
 
 
-async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """A concluded deal transforms the achievement once (OWN-10); an investment of a separately
-    managed achievement adds state equity to the separate ledger (OWN-7)."""
-    try:
-        deal = DealConcluded.model_validate(event.data)
-    except ValidationError:
-        log.error("pricing.deal.concluded %s has an invalid payload; ignored", event.id)
-        return
+    managed achievement adds state equity to the separate ledger (OWN-7). A deal on an achievement
+    this service does not know is still kept (concluded_deals), so it is never lost."""
     # Keyed by transaction: the same deal announced twice (even under new event ids) acts once.
     if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
         return
@@ -1043,21 +1037,14 @@ async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None
     await session.flush()
 
 
-async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_horizontal_investment(
+    session: AsyncSession, investment: HorizontalInvestmentRecorded, event: CloudEvent
+) -> None:
     """State equity formed with horizontal-project surplus funds enters the separate ledger (OWN-7, FIN-2)."""
-    try:
-        investment = HorizontalInvestmentRecorded.model_validate(event.data)
-    except ValidationError:
-        log.error("finance.horizontal_investment.recorded %s has an invalid payload; ignored", event.id)
-        return
     if await repository.get_state_equity_for_investment(session, investment.investment_id) is not None:
         return
-    try:
-        # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
-        stated = event.data.get("state_equity_value")
-        value = parse_two_place_decimal(stated) if stated is not None else None
-    except ValueError:
-        value = None
+    # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
+    value = investment.state_equity_value
     if value is None:
         value = investment.technology_valuation + investment.cash_amount
     session.add(
