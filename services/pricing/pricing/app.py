@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from pricing.consumers import CONSUMERS
+from pricing.deals import prepare_sweep, sweep
 from pricing.models import Base
 from pricing.router import router
-from pricing.deals import prepare_sweep, sweep
 from servicekit.app import ServiceSpec, SweeperSpec, create_service_app
 
 SPEC = ServiceSpec(

@@ -91,7 +91,7 @@ async def check_technology_managers(runtime: "Runtime", ids: list[str]) -> None:
     if not ids:
         return
     found = await asyncio.gather(*(runtime.lookup("ownership", f"/api/v1/technology-managers/{i}") for i in ids))
-    unknown = [manager_id for manager_id, manager in zip(ids, found) if manager is None]
+    unknown = [manager_id for manager_id, manager in zip(ids, found, strict=True) if manager is None]
     if unknown:
         raise PolicyViolation("PRC-12", f"no registered technology manager: {', '.join(unknown)}")
 

@@ -1,7 +1,7 @@
 """The time-driven closing (PRC-4…8, PRC-11), challenge states (PRC-10) and objections (PRC-5) as pure decisions."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from pricing.domain.objections import ANONYMOUS_PER_MINUTE, Contact, check_conta
 from pricing.domain.transactions import State
 from servicekit.errors import InvalidState, PolicyViolation
 
-T = datetime(2031, 5, 10, 2, 0, tzinfo=timezone.utc)
+T = datetime(2031, 5, 10, 2, 0, tzinfo=UTC)
 BIDS = (AuctionBidFacts("b-1", 1, Decimal("90.00"), {"name": "甲"}), AuctionBidFacts("b-2", 2, Decimal("120.00"), {"name": "乙"}))
 
 
