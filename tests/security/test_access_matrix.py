@@ -127,7 +127,8 @@ class World:
         await self.post("pricing", f"/api/v1/transactions/{auctioned['id']}/auction",
                         {"reserve_price": "100000.00", "closes_at": "2099-01-01T00:00:00+08:00"}, admin, "auction_id")
         await self.post("pricing", "/api/v1/challenges",
-                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY},
+                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY,
+                         "field": "新材料", "region": "大连市", "closes_on": "2099-12-31"},
                         s.auth("enterprise", sub="matrix-publisher"), "challenge_id")
         await self.post("pricing", f"/api/v1/challenges/{self.ids['challenge_id']}/responses",
                         {"responder": PARTY, "proposal": "方案"}, s.auth("enterprise"), "response_id")

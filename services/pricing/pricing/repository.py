@@ -54,11 +54,7 @@ async def lock_achievement(session: AsyncSession, achievement_id: str) -> None:
 
 async def list_claims(session: AsyncSession, achievement_id: str) -> list[Transaction]:
     """The achievement's transactions that are open or concluded (read under its guard)."""
-    statement = (
-        select(Transaction)
-        .where(Transaction.achievement_id == achievement_id, Transaction.state.not_in(CLOSED_STATES))
-        .execution_options(populate_existing=True)
-    )
+    statement = select(Transaction).where(Transaction.achievement_id == achievement_id, Transaction.state.not_in(CLOSED_STATES))
     return list((await session.execute(statement)).scalars())
 
 
