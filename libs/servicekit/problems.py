@@ -8,6 +8,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -108,6 +109,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem(422, "text must not contain NUL (\\u0000) or other characters that cannot be stored")
         log.exception("database error", exc_info=exc)
         return problem(500, "an unexpected error occurred; it has been logged")
+
+    @app.exception_handler(StaleDataError)
+    async def _lost_update(_request: Request, exc: StaleDataError) -> Response:
+        # The row's version moved between reading and writing it (servicekit.db.Versioned): never overwrite.
+        return problem(409, "the resource was changed by another request meanwhile; read it again and retry")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:

@@ -36,7 +36,6 @@ async def open_auction(
                       opens_at=now, closes_at=data.closes_at, state="open", bid_count=0, version=1)
     session.add(auction)
     tx.due_at = data.closes_at
-    deals.touch(tx)
     await session.flush()
     await deals.append_step(session, tx, step="auction_opened", actor=actor.sub, details={
         "auction_id": auction.id, "reserve_price": deals.money(auction.reserve_price),
@@ -77,11 +76,9 @@ async def place_bid(
     auction = await repository.get_auction(session, auction_id)
     assert auction is not None
     auction.bid_count += 1
-    auction.version += 1
     bid = AuctionBid(id=new_id(), auction_id=auction.id, seq=auction.bid_count, party=data.party.model_dump(mode="json"),
                      amount=data.amount, bidder=actor.sub, placed_at=now)
     session.add(bid)
-    deals.touch(tx)
     await session.flush()
     await deals.append_step(session, tx, step="bid_placed", actor=actor.sub, details={
         "auction_id": auction.id, "bid_id": bid.id, "seq": bid.seq, "party": bid.party, "amount": deals.money(bid.amount),

@@ -137,7 +137,6 @@ async def award_challenge(
         raise NotFound("no such response to this challenge")
     challenge.state = rules.award(challenge.state).value
     challenge.awarded_response_id = response.id
-    challenge.version += 1
     await session.flush()
     await deals.emit_event(session, "pricing.challenge.awarded", challenge.id, ChallengeAwarded(
         challenge_id=challenge.id, response_id=response.id, publisher=challenge.publisher, responder=response.responder,
@@ -155,7 +154,6 @@ async def land_challenge(
     challenge.state = rules.land(challenge.state).value
     challenge.landed_on = data.landed_on
     challenge.landing_evidence = data.evidence
-    challenge.version += 1
     response = await repository.get_challenge_response(session, str(challenge.awarded_response_id))
     await session.flush()
     responder = response.responder if response else None

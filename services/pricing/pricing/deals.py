@@ -14,7 +14,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import format_two_places
@@ -28,7 +27,7 @@ from pricing.models import INFRA, Auction, Listing, Notice, RecordEntry, Transac
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
 from servicekit.errors import NotFound
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 
 if TYPE_CHECKING:
     from servicekit.app import Runtime
@@ -38,19 +37,13 @@ SYSTEM_ACTOR = "system"  # time-driven steps (notice end, listing expiry, auctio
 READ_ROLES = ("department", "platform_admin")  # besides the unit's own unit_admin and the service role
 
 
-async def emit_event(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    """Announce an event through the outbox, in the caller's transaction."""
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+emit_event = EventEmitter(SOURCE, INFRA)
+"""Announce an event through the outbox, in the caller's transaction."""
 
 
 def money(value: Decimal | None) -> str | None:
     """Money as the record and events carry it: a string with two places."""
     return None if value is None else format_two_places(value)
-
-
-def touch(tx: Transaction) -> None:
-    """A step changed the transaction: bump its version (ETag)."""
-    tx.version += 1
 
 
 async def append_step(
@@ -64,6 +57,15 @@ async def append_step(
         transaction_id=tx.id, unit_id=tx.unit_id, achievement_id=tx.achievement_id, seq=entry.seq,
         at=now.isoformat(), step=step, actor=actor, details=details,
     ), now)
+
+
+async def unit_and_achievement(runtime: "Runtime", transaction_id: str) -> tuple[str, str]:
+    """A transaction's unit and achievement, read before the write transaction (for the lookups it needs)."""
+    async with runtime.read_sessions() as session:
+        tx = await repository.get_transaction(session, transaction_id)
+        if tx is None:
+            raise NotFound()
+        return tx.unit_id, tx.achievement_id
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -170,10 +172,8 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime, rights:
         return
     tx.state = closing.state.value
     tx.due_at = None
-    touch(tx)
     assert phase is not None
     phase.state = closing.phase_state
-    phase.version += 1
     for step in closing.steps:
         await append_step(session, tx, step=step.step, actor=SYSTEM_ACTOR, details=step.details, now=now)
     if isinstance(phase, Notice):

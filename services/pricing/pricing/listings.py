@@ -37,7 +37,6 @@ async def publish_listing(
     )
     session.add(listing)
     tx.due_at = listing.closes_at
-    deals.touch(tx)
     await session.flush()
     await deals.append_step(session, tx, step="listing_published", actor=actor.sub, details={
         "listing_id": listing.id, "exchange": listing.exchange, "price": deals.money(price),
@@ -94,9 +93,7 @@ async def delist(
     listing.state = "delisted"
     listing.delisted_by = party
     listing.delisted_at = now
-    listing.version += 1
     tx.due_at = None
-    deals.touch(tx)
     await deals.append_step(session, tx, step="delisted", actor=actor.sub,
                             details={"listing_id": listing.id, "party": party, "price": deals.money(listing.price)}, now=now)
     await deals.conclude_deal(session, tx, price=listing.price, counterparty=party, basis="delisted", actor=actor.sub, now=now)

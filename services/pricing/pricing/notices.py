@@ -30,11 +30,13 @@ async def publish_notice(
     session: AsyncSession, runtime: "Runtime", *, actor: Principal, transaction_id: str, expected_version: int | None, now: datetime
 ) -> NoticeRead:
     """PRC-4: publish the achievement's name and the agreement price (a pay-later fee too, OWN-9) for the unit's notice_days."""
+    unit_id, _ = await deals.unit_and_achievement(runtime, transaction_id)
+    # The unit's notice_days, looked up (if not replicated yet) before the write transaction begins.
+    policy = await get_unit_policy(runtime, UNIT_POLICIES, unit_id) or UnitPolicy()
     tx = await deals.locked(session, transaction_id, now)
     deals.ensure_writer(actor, tx)
     check_version(tx.version, expected_version)
     tx.state = next_state(tx.method, tx.state, Action.PUBLISH_NOTICE)
-    policy = await get_unit_policy(runtime, session, UNIT_POLICIES, tx.unit_id) or UnitPolicy()
     assert tx.proposed_price is not None  # PRC-4 made it mandatory for agreement pricing
     notice = Notice(
         id=new_id(), transaction_id=tx.id, unit_id=tx.unit_id, achievement_title=tx.achievement_title,
@@ -43,7 +45,6 @@ async def publish_notice(
     )
     session.add(notice)
     tx.due_at = notice.ends_at
-    deals.touch(tx)
     await session.flush()
     await deals.append_step(session, tx, step="notice_published", actor=actor.sub, details={
         "notice_id": notice.id, "achievement_title": notice.achievement_title, "price": deals.money(notice.price),
@@ -100,8 +101,6 @@ async def object_to_notice(
     )
     session.add(objection)
     notice.objection_count += 1
-    notice.version += 1
-    deals.touch(tx)
     await session.flush()
     await deals.append_step(session, tx, step="objection_received", actor=objection.objector, details={
         "notice_id": notice.id, "objection_id": objection.id, "reason": data.reason, "anonymous": objection.anonymous,

@@ -124,22 +124,13 @@ async def get_record(session: AsyncSession, *, actor: Principal, transaction_id:
     return RecordRead(transaction_id=transaction_id, items=items)
 
 
-async def unit_and_achievement(runtime: "Runtime", transaction_id: str) -> tuple[str, str]:
-    """A transaction's unit and achievement, read before the write transaction (for the lookups it needs)."""
-    async with runtime.read_sessions() as session:
-        tx = await repository.get_transaction(session, transaction_id)
-        if tx is None:
-            raise NotFound()
-        return tx.unit_id, tx.achievement_id
-
-
 async def conclude(
     session: AsyncSession, runtime: "Runtime", *, actor: Principal, transaction_id: str, data: ConclusionCreate,
     expected_version: int | None, now: datetime,
 ) -> TransactionRead:
     """PRC-4/5: after a clear notice, or PRC-6: after an expired listing, the deal at the agreement price (PRC-11)."""
     require_role(actor, "unit_admin")
-    unit_id, achievement_id = await unit_and_achievement(runtime, transaction_id)
+    unit_id, achievement_id = await deals.unit_and_achievement(runtime, transaction_id)
     ensure_unit_access(actor, unit_id, unit_roles=("unit_admin",))
     holding = await clients.holding(runtime, achievement_id)  # before the write transaction
     tx = await deals.locked(session, transaction_id, now)
@@ -148,7 +139,6 @@ async def conclude(
     tx.state = next_state(tx.method, tx.state, Action.CONCLUDE)  # 409 PRC-4 / PRC-6 from any other state
     await deals.check_conclusion(session, tx, holding.rights)  # PRC-11
     assert tx.proposed_price is not None and tx.counterparty is not None  # PRC-4 at opening
-    deals.touch(tx)
     await deals.conclude_deal(session, tx, price=tx.proposed_price, counterparty=tx.counterparty, basis=basis,
                               actor=actor.sub, now=now,
                               contract={"contract_reference": data.contract_reference, "signed_on": data.signed_on.isoformat()})
@@ -167,9 +157,7 @@ async def withdraw(
     notice = await repository.get_notice_of(session, tx.id)
     if notice is not None and notice.state == "active":
         notice.state = "withdrawn"
-        notice.version += 1
     tx.due_at = None
-    deals.touch(tx)
     await deals.append_step(session, tx, step="withdrawn", actor=actor.sub, details={}, now=now)
     await session.flush()
     return await _read(session, tx, now)
