@@ -19,10 +19,10 @@ from yarl import URL
 
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
-from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first_segment, has_dot_segment
+from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, first_segment, has_dot_segment, route
 from gateway.tokens import TokenCache
 from servicekit import tracing
-from servicekit.middleware import MAX_BODY_BYTES
+from servicekit.middleware import MAX_BODY_BYTES, body_limit
 from servicekit.observability import continue_trace
 from servicekit.problems import problem
 
@@ -62,7 +62,6 @@ _DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 _REQUEST_ID_MAX = 200
 _BUFFERED_RESPONSE_MAX = 4 * 1024 * 1024
 """Responses up to this size (with a Content-Length) go out in one message; larger ones stream."""
-_TOO_LARGE = f"the request body exceeds {MAX_BODY_BYTES} bytes"
 _TOO_MANY = "too many requests from this client; retry after the number of seconds in Retry-After"
 
 
@@ -238,6 +237,56 @@ def _scan_headers(
     return forwarded, request_id, authorization, content_length, chunked, traceparent
 
 
+_DISCONNECTED = b"\x00disconnected"
+"""Sentinel: the client went away while sending its body."""
+
+
+def _content_type(headers: list[tuple[str, str]]) -> bytes | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.encode("latin-1", "replace")
+    return None
+
+
+def _too_large(limit: int) -> str:
+    return f"the request body exceeds {limit} bytes"
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body (small bodies in one piece); None above `limit`, _DISCONNECTED if the client left."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return _DISCONNECTED
+    body = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body if len(body) <= limit else None
+    parts = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _DISCONNECTED
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _stream_body(receive: Receive) -> Any:
+    """The body passed on as it arrives (document uploads), never held whole in memory."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise aiohttp.ClientPayloadError("the client disconnected while uploading")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
 def _ascii(raw: bytes, safe: str) -> str:
     """Percent-encoded text for a URL; raw non-ASCII bytes (which some clients send) get encoded."""
     return raw.decode("ascii") if raw.isascii() else quote(raw, safe=safe)
@@ -296,7 +345,7 @@ class Proxy:
         forwarded.append(("traceparent", traceparent))
 
         segment = first_segment(path)
-        service = ROUTES.get(segment)
+        service = route(segment, path)
         if service is None and (path == AUDIT_VERIFY_PATH or segment in OPERATIONS_SEGMENTS):
             service = self._audit_service(scope["query_string"])
             if service is None:
@@ -324,31 +373,27 @@ class Proxy:
                     {"Retry-After": self.limiter.retry_after(wait)},
                 )
 
-        body: bytes | None = None
+        body: Any = None
         if content_length is not None or chunked:
             if content_length is not None and not content_length.isdigit():
                 return await self._refuse(scope, receive, send, started, 400, request_id, "invalid Content-Length")
-            if content_length is not None and int(content_length) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return _end_span(span, 499)
-            body = message.get("body", b"")
-            if message.get("more_body", False):
-                parts = [body]
-                size = len(body)
-                while message.get("more_body", False):
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return _end_span(span, 499)
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
-                    parts.append(chunk)
-                body = b"".join(parts)
-            elif len(body) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+            declared = int(content_length) if content_length is not None else None
+            limit = MAX_BODY_BYTES
+            if declared is None or declared > MAX_BODY_BYTES:
+                # Only then is the content type looked at: a multipart upload may carry one document (DOC-1).
+                limit = body_limit(_content_type(forwarded))
+            if declared is not None and declared > limit:
+                return await self._refuse(scope, receive, send, started, 413, request_id, _too_large(limit))
+            if declared is not None and declared > MAX_BODY_BYTES:
+                # A document upload streams through: the server reads exactly Content-Length bytes.
+                forwarded.append(("Content-Length", content_length.decode()))
+                body = _stream_body(receive)
+            else:
+                body = await _read_body(receive, limit)
+                if body is _DISCONNECTED:
+                    return _end_span(span, 499)
+                if body is None:
+                    return await self._refuse(scope, receive, send, started, 413, request_id, _too_large(limit))
 
         target = self._bases[service] + _ascii(scope.get("raw_path") or path.encode(), "/%")
         query = scope["query_string"]
