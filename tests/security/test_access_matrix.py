@@ -117,6 +117,10 @@ class World:
                               "counterparty": COUNTERPARTY, "proposed_price": "500000.00",
                               "appraisal": {"performed": True, "value": "480000.00", "report_reference": "R-1"}}, admin, "transaction_id")
         await self.post("pricing", f"/api/v1/transactions/{tx['id']}/notice", {}, admin, "notice_id")
+        uploaded = await s.clients["pricing"].post(f"/api/v1/transactions/{tx['id']}/documents", data={"kind": "contract"},
+                                                   files={"file": ("合同.pdf", b"%PDF-1.4 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, f"setting up a document: {uploaded.text}"
+        self.ids["document_id"] = uploaded.json()["id"]
         listed = await self.post("pricing", "/api/v1/transactions",
                                  {"achievement_id": await achievement(), "kind": "transfer", "method": "listing",
                                   "proposed_price": "300000.00", "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-2"}}, admin)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
+from servicekit.documents import install_document_tables
 from servicekit.units import install_unit_policy_table
 
 
@@ -18,6 +19,7 @@ class Base(DeclarativeBase):
 
 INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
+DOCUMENTS = install_document_tables(Base.metadata)  # DOC-1: a transaction's appraisal reports, contracts, decisions
 
 
 class Transaction(Versioned, Base):

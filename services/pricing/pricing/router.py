@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from fastapi import Query, Request
+from starlette.responses import Response
 
-from pricing import auctions, challenges, listings, notices, transactions
+from pricing import auctions, challenges, documents, listings, notices, transactions
 from pricing.schemas import (
     ActionBody,
     AuctionCreate,
@@ -18,6 +19,7 @@ from pricing.schemas import (
     ConclusionCreate,
     DelistingCreate,
     DelistingRead,
+    DocumentRead,
     LandingCreate,
     ListingCreate,
     ListingRead,
@@ -28,6 +30,7 @@ from pricing.schemas import (
     TransactionCreate,
     TransactionRead,
 )
+from servicekit.documents import DOWNLOAD_RESPONSES, document_response, receive_upload, upload_openapi
 from servicekit.pagination import Cursor, Limit, Page
 from servicekit.web import Ctx, PublicCtx, service_router
 
@@ -52,6 +55,24 @@ async def get_transaction(transaction_id: str, ctx: Ctx) -> TransactionRead:
 async def get_record(transaction_id: str, ctx: Ctx) -> RecordRead:
     """The immutable procedural record (PRC-9)."""
     return await transactions.get_record(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
+
+
+@router.post("/transactions/{transaction_id}/documents", status_code=201, response_model=DocumentRead,
+             openapi_extra=upload_openapi({"kind": "appraisal_report | contract | decision | other"}, required=("kind",)),
+             summary="Attach a document: multipart `file` (≤ 20 MiB) and `kind` (unit_admin; DOC-1)")
+async def attach_document(transaction_id: str, request: Request, ctx: Ctx) -> DocumentRead:
+    """Attach a document to the transaction; its SHA-256 goes into the record and the event (DOC-1)."""
+    return await documents.attach_document(ctx.session, actor=ctx.user, transaction_id=transaction_id,
+                                           receive=lambda: receive_upload(request, fields=("kind",)), now=ctx.now)
+
+
+@router.get("/transactions/{transaction_id}/documents/{document_id}", response_class=Response,
+            responses=DOWNLOAD_RESPONSES, summary="A document's bytes, ETag = its SHA-256 (who reads the transaction; DOC-1)")
+async def get_document(transaction_id: str, document_id: str, request: Request, ctx: Ctx) -> Response:
+    """A document's bytes with `ETag: "<sha256>"` (DOC-1)."""
+    document, content = await documents.get_document(ctx.session, actor=ctx.user, transaction_id=transaction_id,
+                                                     document_id=document_id)
+    return document_response(document, content, request)
 
 
 @router.post("/transactions/{transaction_id}/notice", status_code=201, response_model=NoticeRead,

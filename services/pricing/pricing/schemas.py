@@ -203,6 +203,17 @@ class ConclusionCreate(Strict):
     signed_on: date
 
 
+class DocumentRead(BaseModel):
+    """A document of a transaction (DOC-1): its id and SHA-256 are what the record and the event cite."""
+
+    id: str
+    sha256: str
+    size: int
+    media_type: str
+    filename: str | None
+    kind: str
+
+
 class RecordItem(BaseModel):
     seq: int
     at: datetime

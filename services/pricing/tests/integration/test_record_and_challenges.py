@@ -1,6 +1,7 @@
 """PRC-9 the immutable procedural record; PRC-10 two-way challenges."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -212,3 +213,27 @@ async def test_a_market_wanted_award_entitles_the_responder_prc_10(market, event
     for event_type in ("pricing.challenge.awarded", "pricing.challenge.landed"):
         data = (await events(event_type, challenge["id"]))[0]["data"]
         assert data["direction"] == "market_wanted" and data["enterprise"] == responder
+
+
+async def test_a_document_is_attached_with_its_hash_in_the_record_and_the_event_doc_1(market, system, events) -> None:
+    tx, admin = await market.agreement()
+    content = "辽评报字〔2030〕001号 资产评估报告".encode() * 100
+    url = f"{market.T}/{tx['id']}/documents"
+    files = {"file": ("评估报告.pdf", content, "application/pdf")}
+    attached = await market.client.post(url, data={"kind": "appraisal_report"}, files=files, headers=admin)
+    assert attached.status_code == 201, attached.text
+    document = attached.json()
+    digest = hashlib.sha256(content).hexdigest()
+    assert document["sha256"] == digest and document["size"] == len(content) and document["kind"] == "appraisal_report"
+    step = [i for i in await market.record(tx["id"], admin) if i["step"] == "document_attached"][0]
+    assert step["details"]["id"] == document["id"] and step["details"]["sha256"] == digest
+    data = (await events("pricing.document.attached", tx["id"]))[0]["data"]
+    assert data["document_id"] == document["id"] and data["sha256"] == digest and data["kind"] == "appraisal_report"
+    download = await market.client.get(f"{url}/{document['id']}", headers=admin)
+    assert download.status_code == 200 and download.content == content and download.headers["etag"] == f'"{digest}"'
+    assert (await market.client.get(f"{url}/{document['id']}", headers=system.auth("unit_admin", "another-unit"))).status_code == 404
+    unknown_kind = await market.client.post(url, data={"kind": "photo"}, files=files, headers=admin)
+    assert unknown_kind.status_code == 422 and unknown_kind.json()["rule"] == "DOC-1"
+    other_tx, other_admin = await market.agreement()
+    assert (await market.client.get(f"{market.T}/{other_tx['id']}/documents/{document['id']}",
+                                    headers=other_admin)).status_code == 404  # a document of another transaction
