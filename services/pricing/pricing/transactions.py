@@ -42,6 +42,9 @@ async def open_transaction(
     """Open a transfer, licence or investment of an achievement the caller's unit still holds."""
     require_role(actor, "unit_admin")
     check_method(data.method)  # PRC-3
+    holding = await clients.holding(runtime, data.achievement_id)  # before the write transaction
+    if holding.unit_id != actor.unit_id:
+        raise NotFound("no such achievement")  # another unit's achievement is not disclosed
     check_agreement_terms(data.method, data.counterparty is not None, data.proposed_price)  # PRC-4
     appraisal = (Appraisal(performed=data.appraisal.performed, value=data.appraisal.value,
                            report_reference=data.appraisal.report_reference) if data.appraisal else None)
@@ -50,9 +53,6 @@ async def open_transaction(
     licence = licence_of(data.kind, Licence(asked.scope, asked.start_on, asked.end_on) if asked else None)
     payment = Payment(data.payment.mode, data.payment.due_on, data.payment.conditions) if data.payment else Payment()
     managers = technology_manager_ids_of(data.technology_manager_ids)
-    holding = await clients.holding(runtime, data.achievement_id)  # before the write transaction
-    if holding.unit_id != actor.unit_id:
-        raise NotFound("no such achievement")  # another unit's achievement is not disclosed
     check_payment(payment, kind=data.kind, method=data.method, national_interest=holding.national_interest,
                   counterparty_size=data.counterparty.size if data.counterparty else None)  # OWN-9, OWN-12
     if data.counterparty is not None:
