@@ -57,13 +57,24 @@ async def holding(runtime: "Runtime", achievement_id: str) -> Holding:
         runtime.lookup("ownership", f"/api/v1/achievements/{achievement_id}"),
         runtime.lookup("ownership", f"/api/v1/achievements/{achievement_id}/rights"),
     )
-    if achievement is None or record is None:
+    if achievement is None:
         raise NotFound("no such achievement")
     return Holding(achievement=achievement, rights=rights_of(record))
 
 
-def rights_of(record: dict[str, Any]) -> Rights:
-    """OWN-16: the rights record as the conflict table reads it (licences in force with scope and term)."""
+async def rights(runtime: "Runtime", achievement_id: str) -> Rights:
+    """The achievement's rights record alone (an auction's close needs no more)."""
+    return rights_of(await runtime.lookup("ownership", f"/api/v1/achievements/{achievement_id}/rights"))
+
+
+def rights_of(record: dict[str, Any] | None) -> Rights:
+    """OWN-16: the rights record as the conflict table reads it (licences in force with scope and term).
+
+    An ownership that keeps no rights record yet (pricing deployed before it in a rolling upgrade) answers
+    404 for an achievement it knows: the unit then counts as holding it, and pricing's own deals still decide.
+    """
+    if record is None:
+        return Rights(status="held")
     licences = []
     for licence in record.get("licences") or []:
         # A licence in force without a start day has run since its deal: compare it as from the beginning.

@@ -213,12 +213,7 @@ async def prepare_sweep(runtime: "Runtime", now: datetime) -> dict[str, Rights]:
     async with runtime.read_sessions() as session:
         due = await repository.list_due_auctions(session, now)
         await session.rollback()
-    records: dict[str, Rights] = {}
-    for achievement_id in {achievement for _, achievement in due}:
-        record = await runtime.lookup("ownership", f"/api/v1/achievements/{achievement_id}/rights")
-        if record is not None:
-            records[achievement_id] = clients.rights_of(record)
-    return records
+    return {achievement_id: await clients.rights(runtime, achievement_id) for achievement_id in {a for _, a in due}}
 
 
 async def sweep(session: AsyncSession, now: datetime, rights: dict[str, Rights] | None = None) -> None:
