@@ -175,7 +175,7 @@ def _bad_tokens(secret: str) -> dict[str, str]:
 @pytest.mark.parametrize("kind", ["expired", "alg none", "wrong secret", "no exp", "garbage", "basic", "empty"])
 async def test_bad_tokens_are_refused_with_401(client: httpx.AsyncClient, secret: str, kind: str) -> None:
     header = {"basic": "Basic dXNlcjpwYXNz", "empty": "Bearer"}.get(kind) or f"Bearer {_bad_tokens(secret)[kind]}"
-    response = await client.get("/api/v1/units/u1", headers={"Authorization": header})
+    response = await client.get("/api/v1/units/u1", headers={"Authorization": header, "Accept-Language": "en"})
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["www-authenticate"] == "Bearer"

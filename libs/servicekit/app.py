@@ -33,7 +33,7 @@ from servicekit.natsio import NatsLink
 from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
 from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_backlog
 from servicekit.tracing import configure_tracing
-from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
+from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem, request_language
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 from servicekit.web import Ctx, service_router
 
@@ -143,11 +143,11 @@ class Runtime:
                 },
             )
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"the {service} service could not be reached") from exc
+            raise UpstreamUnavailable("the {service} service could not be reached", service=service) from exc
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise UpstreamUnavailable(f"the {service} service answered {response.status_code}")
+            raise UpstreamUnavailable("the {service} service answered {status}", service=service, status=response.status_code)
         return response.json()
 
     @staticmethod
@@ -301,7 +301,10 @@ def _infrastructure_router() -> APIRouter:
                 f'{{"status":"ready","service":"{runtime.service}"}}', media_type="application/json"
             )
         missing = ", ".join(name for name, ok in checks.items() if not ok)
-        return problem(503, f"{runtime.service} not ready: {missing} unavailable")
+        return problem(
+            503, "{service} not ready: {missing} unavailable", params={"service": runtime.service, "missing": missing},
+            language=request_language(request),
+        )
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

@@ -71,6 +71,7 @@ from starlette.responses import Response
 
 from servicekit.db import UTCDateTime
 from servicekit.errors import InvalidInput, KezhuanError, NotFound
+from servicekit.i18n import N_
 from servicekit.middleware import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BODY_BYTES, MULTIPART
 from servicekit.outbox import new_id
 
@@ -87,8 +88,8 @@ class DocumentTooLarge(KezhuanError):
 
     def __init__(self, size_seen: int) -> None:
         super().__init__(
-            f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MiB); this one has more than {size_seen - 1}",
-            rule="DOC-1",
+            N_("a document may be at most {limit} bytes (20 MiB); this one has more than {seen}"),
+            rule="DOC-1", limit=MAX_DOCUMENT_BYTES, seen=size_seen - 1,
         )
 
 

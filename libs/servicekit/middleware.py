@@ -6,7 +6,10 @@ from typing import Any
 
 import orjson
 
+from contracts.rules import Language
 from servicekit.context import request_id_var, traceparent_var
+from servicekit.i18n import N_, language_of_headers
+from servicekit.problems import language_headers, problem_document
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -58,15 +61,11 @@ class RequestIdMiddleware:
             traceparent_var.reset(trace_token)
 
 
-def _too_large_body(limit: int) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "https://kezhuan.example/problems/413",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"the request body exceeds {limit} bytes",
-        }
-    )
+TOO_LARGE = N_("the request body exceeds {limit} bytes")
+
+
+def _too_large_body(limit: int, language: Language) -> bytes:
+    return orjson.dumps(problem_document(413, TOO_LARGE, language=language, params={"limit": limit}))
 
 
 class BodyLimitMiddleware:
@@ -92,7 +91,7 @@ class BodyLimitMiddleware:
                 content_type = value
         limit = self.fixed_limit if self.fixed_limit is not None else body_limit(content_type)
         if declared > limit:
-            await self._reject(send, limit)
+            await self._reject(scope, send, limit)
             return
         received = 0
         started = False
@@ -116,10 +115,11 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._reject(send, limit)
+                await self._reject(scope, send, limit)
 
-    async def _reject(self, send: Any, limit: int) -> None:
-        body = _too_large_body(limit)
+    async def _reject(self, scope: dict, send: Any, limit: int) -> None:
+        language = language_of_headers(scope["headers"])
+        body = _too_large_body(limit, language)
         await send(
             {
                 "type": "http.response.start",
@@ -127,6 +127,7 @@ class BodyLimitMiddleware:
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
+                    *((name.lower().encode(), value.encode()) for name, value in language_headers(language).items()),
                 ],
             }
         )
