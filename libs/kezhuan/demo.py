@@ -28,7 +28,7 @@ KEY_PREFIX = "kezhuan-demo:"
 HISTORY_DAYS = 20
 """How far back the first run starts: past the 15-day notice and listing periods."""
 
-UNITS = {
+UNITS: dict[str, dict[str, Any]] = {
     "dut": {"name": "大连理工大学", "type": "university"},
     "neu": {"name": "东北大学", "type": "university"},
     "lnu": {"name": "辽宁大学", "type": "university"},

@@ -144,8 +144,12 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/receivables"): UNIT_READ,
     ("POST", "/api/v1/receivables/{receivable_id}/trigger"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/receivables/{receivable_id}/settlement"): UNIT_WRITE_ROLE_FIRST,
-    # audit
+    # audit and operations (every service's own; `service` picks one through the gateway)
     ("GET", "/api/v1/audit/verify"): ADMIN,
+    ("GET", "/api/v1/dead-letters"): ADMIN,
+    ("GET", "/api/v1/dead-letters/{dead_letter_id}"): ADMIN,
+    ("POST", "/api/v1/dead-letters/{dead_letter_id}/redrive"): ADMIN,
+    ("GET", "/api/v1/outbox"): ADMIN,
 }
 
 

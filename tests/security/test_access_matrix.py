@@ -12,11 +12,14 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
 from gateway.openapi import merge_openapi
 from gateway.routes import service_for
+from servicekit.clock import real_now
+from servicekit.deadletters import publish_dead_letter
 from servicekit.testing import InProcessSystem, eventually
 from tests.security.policy import ANONYMOUS, POLICY, ROLES, expected
 
@@ -95,10 +98,28 @@ class World:
             self.ids[key] = data["id"]
         return data
 
+    async def dead_letter(self) -> str:
+        """One of ownership's dead letters, for the operators' endpoints (its consumer does not exist: no redrive)."""
+        event_id = uuid.uuid4().hex
+        envelope = {"specversion": "1.0", "id": event_id, "source": "/kezhuan/matrix", "type": "matrix.probe",
+                    "time": real_now().isoformat(), "datacontenttype": "application/json", "data": {}}
+        js = self.system.runtime("ownership").nats.jetstream()
+        await publish_dead_letter(js, service="ownership", durable="ownership-access-matrix", envelope=orjson.dumps(envelope),
+                                  event_id=event_id, event_type="matrix.probe", reason="a probe of the access matrix",
+                                  deliveries=1, at=real_now())
+        admin = self.system.auth("platform_admin")
+
+        async def listed() -> str | None:
+            response = await self.system.clients["ownership"].get("/api/v1/dead-letters", params={"limit": 200}, headers=admin)
+            return next((str(item["id"]) for item in response.json()["items"] if item["event_id"] == event_id), None)
+
+        return await eventually(listed, timeout=10)
+
     async def build(self) -> None:
         s = self.system
         self.ids["unit_id"] = (await s.register_unit())["id"]
         self.ids["other_unit_id"] = (await s.register_unit())["id"]
+        self.ids["dead_letter_id"] = await self.dead_letter()
         unit = self.ids["unit_id"]
         admin = s.auth("unit_admin", unit, sub="matrix-unit-admin")
         platform = s.auth("platform_admin")

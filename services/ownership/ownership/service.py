@@ -57,6 +57,7 @@ from ownership.schemas import (
     EquityTransferCreate,
     EquityTransferRead,
     ExtensionCreate,
+    LedgerItem,
     PatentChangeCreate,
     PatentChangeRead,
     PayLaterLicenceCreate,
@@ -64,7 +65,6 @@ from ownership.schemas import (
     PoolExclusionCreate,
     PoolItem,
     PoolPublicationRead,
-    LedgerItem,
     SeparateLedgerRead,
     SeparateManagementCreate,
     UnitCreate,
@@ -77,7 +77,6 @@ from servicekit.db import insert_new, new_version
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
 from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
-
 
 SOURCE = "ownership"
 
