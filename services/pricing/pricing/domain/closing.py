@@ -88,8 +88,8 @@ def close_due(due: Due, now: datetime) -> Closing | None:
     ended = due.phase_ends_at.isoformat() if due.phase_ends_at else None
     if action in (Action.CLOSE_NOTICE_CLEAR, Action.CLOSE_NOTICE_OBJECTED):  # PRC-4/PRC-5
         objected = action is Action.CLOSE_NOTICE_OBJECTED
-        details = {"notice_id": due.phase_id, "ended_at": ended, "objected": objected, "objection_count": due.objection_count}
-        return Closing(action, state, "objected" if objected else "clear", (Step("notice_closed", details),),
+        closed = {"notice_id": due.phase_id, "ended_at": ended, "objected": objected, "objection_count": due.objection_count}
+        return Closing(action, state, "objected" if objected else "clear", (Step("notice_closed", closed),),
                        ("pricing.notice.closed",))
     if action is Action.EXPIRE_LISTING:  # PRC-6: 15 days without a delisting
         return Closing(action, state, "expired", (Step("listing_expired", {"listing_id": due.phase_id, "closed_at": ended}),),
