@@ -36,6 +36,8 @@ ROUTES: dict[str, str] = {
     "invest-first-projects": "finance",
     "subsidies": "finance",
     "receivables": "finance",
+    "financial-products": "finance",
+    "risk-compensation-pools": "finance",
 }
 
 SUBRESOURCE_ROUTES: dict[str, tuple[str, str]] = {

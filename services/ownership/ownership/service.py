@@ -371,7 +371,10 @@ async def register_achievement(
         session,
         "ownership.achievement.registered",
         achievement.id,
-        AchievementRegistered(achievement_id=achievement.id, unit_id=data.unit_id, title=achievement.title, kind=achievement.kind),
+        AchievementRegistered(
+            achievement_id=achievement.id, unit_id=data.unit_id, title=achievement.title, kind=achievement.kind,
+            completers=achievement.completers,  # FIN-6: finance rewards the completers it learns of here
+        ),
         now,
     )
     return achievement_read(achievement, [], shanghai_day(now))
