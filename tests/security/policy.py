@@ -92,9 +92,11 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/transactions/{transaction_id}/auction"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/conclusion"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/transactions/{transaction_id}/withdrawal"): TRANSACTION_ACTION,
+    ("POST", "/api/v1/transactions/{transaction_id}/documents"): UNIT_WRITE_ROLE_FIRST,
+    ("GET", "/api/v1/transactions/{transaction_id}/documents/{document_id}"): UNIT_READ,
     ("GET", "/api/v1/notices"): PUBLIC,
     ("GET", "/api/v1/notices/{notice_id}"): PUBLIC,
-    ("POST", "/api/v1/notices/{notice_id}/objections"): ANY_TOKEN,
+    ("POST", "/api/v1/notices/{notice_id}/objections"): PUBLIC,  # anyone; anonymously with contact (PRC-5)
     ("GET", "/api/v1/listings"): PUBLIC,
     ("GET", "/api/v1/listings/{listing_id}"): PUBLIC,
     ("POST", "/api/v1/listings/{listing_id}/delistings"): ANY_TOKEN,

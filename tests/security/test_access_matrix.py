@@ -139,6 +139,10 @@ class World:
                               "counterparty": COUNTERPARTY, "proposed_price": "500000.00",
                               "appraisal": {"performed": True, "value": "480000.00", "report_reference": "R-1"}}, admin, "transaction_id")
         await self.post("pricing", f"/api/v1/transactions/{tx['id']}/notice", {}, admin, "notice_id")
+        uploaded = await s.clients["pricing"].post(f"/api/v1/transactions/{tx['id']}/documents", data={"kind": "contract"},
+                                                   files={"file": ("合同.pdf", b"%PDF-1.4 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, f"setting up a document: {uploaded.text}"
+        self.ids["document_id"] = uploaded.json()["id"]
         listed = await self.post("pricing", "/api/v1/transactions",
                                  {"achievement_id": await achievement(), "kind": "transfer", "method": "listing",
                                   "proposed_price": "300000.00", "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-2"}}, admin)
@@ -149,7 +153,8 @@ class World:
         await self.post("pricing", f"/api/v1/transactions/{auctioned['id']}/auction",
                         {"reserve_price": "100000.00", "closes_at": "2099-01-01T00:00:00+08:00"}, admin, "auction_id")
         await self.post("pricing", "/api/v1/challenges",
-                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY},
+                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY,
+                         "field": "新材料", "region": "大连市", "closes_on": "2099-12-31"},
                         s.auth("enterprise", sub="matrix-publisher"), "challenge_id")
         await self.post("pricing", f"/api/v1/challenges/{self.ids['challenge_id']}/responses",
                         {"responder": PARTY, "proposal": "方案"}, s.auth("enterprise"), "response_id")
