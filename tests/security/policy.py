@@ -116,7 +116,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/exemption-cases/{case_id}/assessment"): CASE,
     ("PUT", "/api/v1/exemption-cases/{case_id}/panel"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/evidence"): CASE,
-    ("GET", "/api/v1/exemption-cases/{case_id}/documents/{document_id}"): CASE,
+    ("GET", "/api/v1/exemption-cases/{case_id}/documents/{doc_id}"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/delivery"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/statements"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/negative-findings"): CASE,

@@ -94,12 +94,12 @@ async def _json_body(request: Request) -> EvidenceCreate:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
-@router.get(f"{CASE}/documents/{{document_id}}", response_class=Response, responses=DOWNLOAD_RESPONSES,
+@router.get(f"{CASE}/documents/{{doc_id}}", response_class=Response, responses=DOWNLOAD_RESPONSES,
             summary="An evidence file, for those who see the case (DOC-1); ETag is its SHA-256")
-async def get_document(case_id: str, document_id: str, request: Request, ctx: Ctx) -> Response:
+async def get_document(case_id: str, doc_id: str, request: Request, ctx: Ctx) -> Response:
     """An evidence file's bytes, for exactly those who see the case (DOC-1); ETag is its SHA-256."""
     document, content = await service.get_document(ctx.session, actor=ctx.user, case_id=case_id,
-                                                   document_id=document_id, now=ctx.now)
+                                                   document_id=doc_id, now=ctx.now)
     return document_response(document, content, request)
 
 
