@@ -55,3 +55,5 @@ class UnitPolicy(BaseModel):
     notice_days: int = 15
     review_request_days: int = 15
     patent_change_days: int = 90
+    min_meeting_attendees: int = 3
+    """EXE-5: attendees a collective decision needs at least (never below 2; ownership validates it)."""

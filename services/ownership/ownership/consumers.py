@@ -5,7 +5,12 @@ from ownership import service
 from servicekit.consumers import ConsumerSpec
 
 CONSUMERS: list[ConsumerSpec] = [
-    ConsumerSpec(name="deals", event_types=("pricing.deal.concluded",), handler=service.apply_deal_concluded),
+    # One consumer for the rights record's pricing events, so they apply in stream order (OWN-16).
+    ConsumerSpec(
+        name="deals",
+        event_types=("pricing.deal.concluded", "pricing.transaction.opened", "pricing.record.appended"),
+        handler=service.apply_pricing_event,
+    ),
     ConsumerSpec(
         name="horizontal-investments",
         event_types=("finance.horizontal_investment.recorded",),

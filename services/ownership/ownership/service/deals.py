@@ -1,0 +1,163 @@
+"""What pricing and finance tell ownership: transactions opened and closed, deals concluded, horizontal
+investments — each applied once to the achievement's rights record (OWN-16, OWN-9, OWN-10, FIN-2, ORG-2)."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.common import parse_two_place_decimal
+from contracts.envelope import CloudEvent
+from contracts.events import DealConcluded, HorizontalInvestmentRecorded, RecordAppended, TransactionOpened
+from ownership import repository
+from ownership.domain.rights import OpenTransaction
+from ownership.models import ConcludedDeal, StateEquity, TechnologyManagerDeal
+from ownership.service.common import aggregate_of, save_aggregate
+from servicekit.clock import shanghai_day
+from servicekit.outbox import new_id
+
+log = logging.getLogger("kezhuan.ownership")
+
+CLOSING_STEPS = ("withdrawn", "auction_closed")
+"""Record steps after which a transaction is no longer open without a deal (a won auction concludes instead)."""
+
+
+def _instant_of(event: CloudEvent) -> datetime:
+    """The event's time, read as UTC when a producer left out the offset (never fail a handler on it)."""
+    return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
+
+
+def _day(value: object) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
+
+
+async def apply_transaction_opened(session: AsyncSession, event: CloudEvent) -> None:
+    """An opened transaction is open in the rights record until it concludes, is withdrawn or fails (OWN-16)."""
+    try:
+        opened = TransactionOpened.model_validate(event.data)
+    except ValidationError:
+        log.error("pricing.transaction.opened %s has an invalid payload; ignored", event.id)
+        return
+    row = await repository.get_achievement(session, opened.achievement_id, for_update=True)
+    if row is None:
+        return
+    achievement = await aggregate_of(session, row, with_records=False)
+    licence = opened.licence or {}
+    transaction = OpenTransaction(
+        transaction_id=opened.transaction_id,
+        kind=opened.kind,
+        scope=(licence.get("scope") or "ordinary") if opened.kind == "license" else None,
+        start_on=_day(licence.get("start_on")),
+        end_on=_day(licence.get("end_on")),
+        opened_on=shanghai_day(_instant_of(event)),
+    )
+    save_aggregate(row, achievement.open_transaction(transaction))
+    await session.flush()
+
+
+async def apply_record_appended(session: AsyncSession, event: CloudEvent) -> None:
+    """A withdrawal, or an auction that closed without a winner, closes the transaction (OWN-16)."""
+    try:
+        step = RecordAppended.model_validate(event.data)
+    except ValidationError:
+        log.error("pricing.record.appended %s has an invalid payload; ignored", event.id)
+        return
+    if step.step not in CLOSING_STEPS or (step.step == "auction_closed" and step.details.get("winning_bid_id")):
+        return
+    row = await repository.get_achievement(session, step.achievement_id, for_update=True)
+    if row is None:
+        return
+    achievement = await aggregate_of(session, row, with_records=False)
+    save_aggregate(row, achievement.close_transaction(step.transaction_id))
+    await session.flush()
+
+
+async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+    """A concluded deal's effect, decided by the aggregate: a licence in force, a transfer disposing, an
+    investment recorded; transformed and out of the pool (OWN-9, OWN-10, OWN-16). An investment of a
+    separately managed achievement adds state equity (OWN-7); named technology managers count it (ORG-2)."""
+    try:
+        deal = DealConcluded.model_validate(event.data)
+    except ValidationError:
+        log.error("pricing.deal.concluded %s has an invalid payload; ignored", event.id)
+        return
+    # Keyed by transaction: the same deal announced twice (even under new event ids) acts once.
+    if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
+        return
+    at = _instant_of(event)
+    session.add(
+        ConcludedDeal(
+            transaction_id=deal.transaction_id, achievement_id=deal.achievement_id, unit_id=deal.unit_id,
+            kind=deal.kind, price=deal.price, counterparty=deal.counterparty, received_at=at,
+        )
+    )
+    for manager_id in dict.fromkeys(deal.technology_manager_ids):
+        session.add(TechnologyManagerDeal(technology_manager_id=manager_id, transaction_id=deal.transaction_id,
+                                          price=deal.price, concluded_at=at))
+    row = await repository.get_achievement(session, deal.achievement_id, for_update=True)
+    if row is not None:
+        achievement = await aggregate_of(session, row, with_records=False)
+        concluded = achievement.conclude_deal(
+            transaction_id=deal.transaction_id, kind=deal.kind, counterparty=deal.counterparty, price=deal.price,
+            licence=deal.licence, pay_later=(deal.payment or {}).get("mode") == "pay_later",
+            concluded_at=at, concluded_on=shanghai_day(at),
+        )
+        save_aggregate(row, concluded)
+        if concluded.separately_managed and deal.kind == "investment":
+            session.add(
+                StateEquity(
+                    id=new_id(), unit_id=row.unit_id, source="deal", transaction_id=deal.transaction_id,
+                    achievement_id=row.id, enterprise=deal.counterparty, value=deal.price, recorded_at=at,
+                )
+            )
+    await session.flush()
+
+
+async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) -> None:
+    """State equity formed with horizontal-project surplus funds enters the separate ledger (OWN-7, FIN-2);
+    the achievement put in as the technology stake counts as transformed (FIN-2)."""
+    try:
+        investment = HorizontalInvestmentRecorded.model_validate(event.data)
+    except ValidationError:
+        log.error("finance.horizontal_investment.recorded %s has an invalid payload; ignored", event.id)
+        return
+    if await repository.get_state_equity_for_investment(session, investment.investment_id) is not None:
+        return
+    try:
+        # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
+        stated = event.data.get("state_equity_value")
+        value = parse_two_place_decimal(stated) if stated is not None else None
+    except ValueError:
+        value = None
+    if value is None:
+        value = investment.technology_valuation + investment.cash_amount
+    at = _instant_of(event)
+    session.add(
+        StateEquity(
+            id=new_id(), unit_id=investment.unit_id, source="horizontal_investment",
+            investment_id=investment.investment_id, achievement_id=investment.achievement_id,
+            enterprise=investment.enterprise, value=value, recorded_at=at,
+        )
+    )
+    if investment.achievement_id is not None:
+        row = await repository.get_achievement(session, investment.achievement_id, for_update=True)
+        if row is not None:
+            achievement = await aggregate_of(session, row, with_records=False)
+            save_aggregate(row, achievement.record_horizontal_investment(
+                investment_id=investment.investment_id, enterprise=investment.enterprise,
+                value=investment.technology_valuation, at=at,
+            ))
+    await session.flush()
+
+
+async def apply_pricing_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Route one pricing event to its effect on the rights record."""
+    handler = {
+        "pricing.transaction.opened": apply_transaction_opened,
+        "pricing.record.appended": apply_record_appended,
+        "pricing.deal.concluded": apply_deal_concluded,
+    }.get(event.type)
+    if handler is not None:
+        await handler(session, event)
