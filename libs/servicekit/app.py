@@ -26,7 +26,7 @@ from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
 from servicekit.context import traceparent_var
 from servicekit.deadletters import DeadLetters, dead_letter_router
-from servicekit.db import create_engine, create_sessionmaker, infrastructure
+from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
 from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
 from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.migrations import upgrade_to_head
@@ -36,7 +36,7 @@ from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_back
 from servicekit.tracing import configure_tracing
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
-from servicekit.web import Ctx
+from servicekit.web import Ctx, service_router
 
 log = logging.getLogger("kezhuan.app")
 
@@ -93,6 +93,9 @@ class Runtime:
             settings.database_url(spec.name), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
         self.sessions = create_sessionmaker(self.engine, sync_session_class=OutboxSession)
+        self.read_engine = create_read_engine(settings.database_url(spec.name), self.engine)
+        self.read_sessions = create_read_sessionmaker(self.read_engine)
+        """Sessions for GET requests: never the write lock (SQLite), READ ONLY (PostgreSQL)."""
         self.nats = NatsLink(settings.nats_url, f"kezhuan-{spec.name}", settings.stream_replicas)
         self.relay = OutboxRelay(self.sessions, self.tables, self.nats)
         self.sessions.configure(info={RELAY_KEY: self.relay.hand_over})
@@ -176,6 +179,8 @@ class Runtime:
         for name, client in self.peers.items():
             if client is not self._injected_peers.get(name):
                 await client.aclose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
     async def _sweep_forever(self, sweeper: SweeperSpec) -> None:
@@ -265,7 +270,7 @@ class ClockSetting(BaseModel):
 
 
 def _infrastructure_router() -> APIRouter:
-    router = APIRouter()
+    router = service_router()
 
     @router.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -312,17 +317,15 @@ def _infrastructure_router() -> APIRouter:
         return {"now": runtime.clock.now().isoformat()}
 
     @router.get("/api/v1/audit/verify", response_model=AuditVerification, tags=["audit"])
-    async def verify_audit(ctx: Ctx) -> Response:
+    async def verify_audit(ctx: Ctx) -> AuditVerification:
         """Recompute this service's hash-chained audit log (platform_admin)."""
         require_role(ctx.user, "platform_admin")
         result = await ctx.runtime.verify_audit()
-        return await ctx.respond(
-            AuditVerification(
-                service=ctx.runtime.service,
-                entries=result.entries,
-                intact=result.intact,
-                first_broken_seq=result.first_broken_seq,
-            )
+        return AuditVerification(
+            service=ctx.runtime.service,
+            entries=result.entries,
+            intact=result.intact,
+            first_broken_seq=result.first_broken_seq,
         )
 
     # Only the gateway exposes /api/v1/test-clock: it fans out to every service at once.
@@ -342,7 +345,7 @@ class OutboxStatus(BaseModel):
 
 
 def _operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = service_router(tags=["operations"])
 
     @router.get("/api/v1/outbox", response_model=OutboxStatus)
     async def outbox_status(ctx: Ctx) -> Any:
@@ -350,14 +353,12 @@ def _operations_router() -> APIRouter:
         require_role(ctx.user, "platform_admin")
         runtime = ctx.runtime
         pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
-        return await ctx.respond(
-            OutboxStatus(
-                service=runtime.service,
-                pending=pending,
-                oldest_age_seconds=round(oldest_age, 3),
-                nats_connected=runtime.nats.connected,
-                dead_letters=await _dead_letter_count(runtime),
-            )
+        return OutboxStatus(
+            service=runtime.service,
+            pending=pending,
+            oldest_age_seconds=round(oldest_age, 3),
+            nats_connected=runtime.nats.connected,
+            dead_letters=await _dead_letter_count(runtime),
         )
 
     return router

@@ -305,9 +305,40 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise InvalidatePoolError(f"a resting connection failed its ping: {error}") from error
 
 
+READ_POOL_SIZE = 4
+"""SQLite read connections per process: WAL lets them read alongside the writer and each other."""
+
+
+def create_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads (GET): transactions that never take SQLite's write lock.
+
+    On SQLite a separate pool of `query_only` connections that begin deferred (WAL readers see the
+    last commit and never wait for the writer); an in-memory database has only the writer's
+    connection, so it reads there. On PostgreSQL the writer's pool with READ ONLY transactions.
+    """
+    if is_sqlite(url):
+        if url.split("///", 1)[-1] in ("", ":memory:"):
+            return write_engine
+        return create_async_engine(
+            make_url(url).set(drivername="sqlite+inline"),
+            poolclass=FirstComeFirstServedPool,
+            pool_size=READ_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=60,
+            connect_args={"read_only": True},
+        )
+    return write_engine.execution_options(postgresql_readonly=True)
+
+
 def create_sessionmaker(engine: AsyncEngine, **options: Any) -> async_sessionmaker:
     """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, **options)
+    options.setdefault("autoflush", True)
+    return async_sessionmaker(engine, expire_on_commit=False, **options)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    """Read-only sessions: never flushed, so objects changed in memory to derive a state stay unsaved."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 @lru_cache(maxsize=None)

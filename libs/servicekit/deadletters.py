@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from contracts.envelope import CloudEvent
 from servicekit.auth import require_role
 from servicekit.errors import InvalidState, NotFound, UpstreamUnavailable
-from servicekit.web import Ctx
+from servicekit.web import Ctx, service_router
 
 if TYPE_CHECKING:
     from servicekit.consumers import ConsumerRunner
@@ -165,7 +165,7 @@ def _decode(raw: Any) -> DeadLetter:
 
 def dead_letter_router() -> APIRouter:
     """Admin API (platform_admin only): list, inspect and redrive this service's dead letters."""
-    router = APIRouter(prefix="/api/v1/dead-letters", tags=["operations"])
+    router = service_router(prefix="/api/v1/dead-letters", tags=["operations"])
 
     @router.get("", response_model=DeadLetterPage)
     async def list_dead_letters(
@@ -175,15 +175,13 @@ def dead_letter_router() -> APIRouter:
         require_role(ctx.user, "platform_admin")
         after = int(cursor) if cursor and cursor.isdigit() else 0
         items, next_cursor = await ctx.runtime.dead_letters.page(after, limit)
-        return await ctx.respond(
-            DeadLetterPage(items=items, next_cursor=str(next_cursor) if next_cursor is not None else None)
-        )
+        return DeadLetterPage(items=items, next_cursor=str(next_cursor) if next_cursor is not None else None)
 
     @router.get("/{dead_letter_id}", response_model=DeadLetter)
     async def show_dead_letter(ctx: Ctx, dead_letter_id: int) -> Any:
         """One dead letter with its failure reason and the original envelope."""
         require_role(ctx.user, "platform_admin")
-        return await ctx.respond(await ctx.runtime.dead_letters.get(dead_letter_id))
+        return await ctx.runtime.dead_letters.get(dead_letter_id)
 
     @router.post("/{dead_letter_id}/redrive", response_model=Redriven)
     async def redrive_dead_letter(ctx: Ctx, dead_letter_id: int) -> Any:
@@ -194,15 +192,12 @@ def dead_letter_router() -> APIRouter:
         runner: ConsumerRunner | None = next((c for c in runtime.consumers if c.durable == letter.consumer), None)
         if runner is None:
             raise InvalidState(f"this service no longer has the consumer {letter.consumer}")
-        await ctx.session.rollback()
         event = CloudEvent.model_validate(letter.envelope)
         try:
             applied = await runner.apply(event)
         except Exception as exc:
             raise InvalidState(f"the consumer failed again: {type(exc).__name__}: {exc}") from exc
         await runtime.dead_letters.remove(dead_letter_id)
-        return await ctx.respond(
-            Redriven(id=dead_letter_id, consumer=letter.consumer, event_id=letter.event_id, applied=applied)
-        )
+        return Redriven(id=dead_letter_id, consumer=letter.consumer, event_id=letter.event_id, applied=applied)
 
     return router

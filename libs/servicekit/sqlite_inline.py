@@ -70,8 +70,9 @@ class Connection:
     (`_connection`, None once closed), closing, functions and the isolation level. Statements go
     through `_SyncCursor`."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, read_only: bool = False) -> None:
         self._connection: sqlite3.Connection | None = connection
+        self.read_only = read_only
 
     async def close(self) -> None:
         self.stop()
@@ -93,15 +94,21 @@ class Connection:
         self._connection.isolation_level = value
 
 
-async def connect(database: str, **kwargs: Any) -> Connection:
-    """Open the database: WAL, foreign keys on, no busy wait, and autocommit mode (the dialect begins)."""
+async def connect(database: str, read_only: bool = False, **kwargs: Any) -> Connection:
+    """Open the database: WAL, foreign keys on, no busy wait, and autocommit mode (the dialect begins).
+
+    A `read_only` connection refuses every write (`query_only`) and begins deferred, so it never
+    takes the write lock: in WAL mode it reads the last committed state while a writer works.
+    """
     kwargs.pop("check_same_thread", None)
     connection = sqlite3.connect(database, check_same_thread=False, **kwargs)
     connection.isolation_level = None
     for pragma in ("busy_timeout=0", "synchronous=NORMAL", "foreign_keys=ON"):
         connection.execute(f"PRAGMA {pragma}")
     await _run(connection.execute, "PRAGMA journal_mode=WAL")  # needs the lock the first time
-    return Connection(connection)
+    if read_only:
+        connection.execute("PRAGMA query_only=ON")
+    return Connection(connection, read_only)
 
 
 class _SyncCursor:
@@ -210,9 +217,10 @@ class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
     supports_server_side_cursors = False
 
     def do_begin(self, dbapi_connection: Any) -> None:
-        # Take the write lock up front: a read-then-write transaction can never deadlock, and two
-        # processes (replicas, relays) serialise on the file lock.
-        dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
+        # A writer takes the write lock up front: a read-then-write transaction can never deadlock,
+        # and two processes (replicas, relays) serialise on the file lock. A reader never takes it.
+        read_only = dbapi_connection._connection.read_only
+        dbapi_connection.cursor().execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @classmethod
     def import_dbapi(cls) -> _DBAPI:

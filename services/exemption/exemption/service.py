@@ -106,10 +106,10 @@ def _read(row: ExemptionCase, case: Case, steps: list[RecordStep]) -> CaseRead:
 
 
 async def _visible(
-    session: AsyncSession, case_id: str, actor: Principal, now: datetime
+    session: AsyncSession, case_id: str, actor: Principal, now: datetime, *, lock: bool = True
 ) -> tuple[ExemptionCase, Case, Case]:
-    """Load, lock, apply what time made due (EXE-8) and refuse with 404 whoever may not see the case (API.md §5)."""
-    row = await repository.get_case(session, case_id, for_update=True)
+    """Load (locked for a write), apply what time made due (EXE-8) and refuse with 404 whoever may not see the case (API.md §5)."""
+    row = await repository.get_case(session, case_id, for_update=lock)
     if row is None:
         raise NotFound()
     stored = _load(row)
@@ -197,16 +197,14 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
 
 
 async def get_case(session: AsyncSession, *, actor: Principal, case_id: str, now: datetime) -> CaseRead:
-    """The case for those entitled to see it, with what time made due applied (EXE-8)."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    """The case for those entitled to see it as of now (EXE-8): a due closing shows, the sweeper persists it."""
+    row, _, current = await _visible(session, case_id, actor, now, lock=False)
     return _read(row, current, await _steps(session, current))
 
 
 async def get_assessment(session: AsyncSession, *, actor: Principal, case_id: str, now: datetime) -> AssessmentRead:
-    """Prerequisites, claimed clauses (G5.3 from the pricing record, EXE-11), findings and allowed conclusions."""
-    row, stored, current = await _visible(session, case_id, actor, now)
-    await _save(row, stored, current, session)
+    """Prerequisites, claimed clauses (G5.3 from the pricing record, EXE-11), findings and allowed conclusions, as of now."""
+    _, _, current = await _visible(session, case_id, actor, now, lock=False)
     return assess(current, await _steps(session, current))
 
 

@@ -1,10 +1,9 @@
 """Ownership HTTP routes: parse, call one service function, respond."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
-from fastapi import APIRouter, Path
-from starlette.responses import Response
+from fastapi import Path
 
 from ownership import service
 from ownership.schemas import (
@@ -37,34 +36,28 @@ from ownership.schemas import (
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx, PublicCtx
+from servicekit.web import Ctx, service_router, PublicCtx
 
-router = APIRouter(prefix="/api/v1", tags=["ownership"])
+router = service_router(prefix="/api/v1", tags=["ownership"])
 
 
 @router.post("/units", status_code=201, response_model=UnitRead, summary="Register a unit (platform_admin)")
-async def register_unit(body: UnitCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_unit(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def register_unit(body: UnitCreate, ctx: Ctx) -> UnitRead:
+    """Register a unit (platform_admin)."""
+    return await service.register_unit(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead, summary="A unit and its policy (any valid token)")
-async def get_unit(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(await service.get_unit(ctx.session, actor=ctx.user, unit_id=unit_id))
+async def get_unit(unit_id: str, ctx: Ctx) -> UnitRead:
+    """A unit and its policy (any valid token)."""
+    return await service.get_unit(ctx.session, actor=ctx.user, unit_id=unit_id)
 
 
 @router.patch("/units/{unit_id}/policy", response_model=UnitRead, summary="Change the unit's periods (its unit_admin)")
-async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.change_policy(
-            ctx.session,
-            actor=ctx.user,
-            unit_id=unit_id,
-            changes=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> UnitRead:
+    """Change the unit's periods (its unit_admin)."""
+    return await service.change_policy(
+        ctx.session, actor=ctx.user, unit_id=unit_id, changes=body, expected_version=ctx.expected_version, now=ctx.now
     )
 
 
@@ -73,15 +66,15 @@ async def change_policy(unit_id: str, body: UnitPolicyInput, ctx: Ctx) -> Respon
     response_model=SeparateLedgerRead,
     summary="The unit's separate ledger (OWN-7): separately managed achievements and state equity",
 )
-async def get_separate_ledger(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(await service.get_separate_ledger(ctx.session, actor=ctx.user, unit_id=unit_id))
+async def get_separate_ledger(unit_id: str, ctx: Ctx) -> SeparateLedgerRead:
+    """The unit's separate ledger (OWN-7): separately managed achievements and state equity."""
+    return await service.get_separate_ledger(ctx.session, actor=ctx.user, unit_id=unit_id)
 
 
 @router.get("/units/{unit_id}/pool", response_model=Page[PoolItem], summary="The unit's pay-later pool (public, OWN-10)")
-async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return await ctx.respond(
-        await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
-    )
+async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Cursor = None) -> Page[PoolItem]:
+    """The unit's pay-later pool (public, OWN-10)."""
+    return await service.get_pool(ctx.session, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
 
 
 @router.post(
@@ -90,10 +83,9 @@ async def get_pool(unit_id: str, ctx: PublicCtx, limit: Limit = 50, cursor: Curs
     response_model=PoolPublicationRead,
     summary="Publish the pool as the next numbered publication (unit_admin, OWN-10)",
 )
-async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.publish_pool(ctx.session, actor=ctx.user, unit_id=unit_id, now=ctx.now), status_code=201
-    )
+async def publish_pool(unit_id: str, ctx: Ctx) -> PoolPublicationRead:
+    """Publish the pool as the next numbered publication (unit_admin, OWN-10)."""
+    return await service.publish_pool(ctx.session, actor=ctx.user, unit_id=unit_id, now=ctx.now)
 
 
 @router.get(
@@ -101,15 +93,15 @@ async def publish_pool(unit_id: str, ctx: Ctx) -> Response:
     response_model=PoolPublicationRead,
     summary="A pool publication, exactly as published (public, OWN-10)",
 )
-async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_publication(ctx.session, unit_id=unit_id, number=number))
+async def get_publication(unit_id: str, number: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: PublicCtx) -> PoolPublicationRead:
+    """A pool publication, exactly as published (public, OWN-10)."""
+    return await service.get_publication(ctx.session, unit_id=unit_id, number=number)
 
 
 @router.post("/achievements", status_code=201, response_model=AchievementRead, summary="Register an achievement (unit_admin)")
-async def register_achievement(body: AchievementCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_achievement(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def register_achievement(body: AchievementCreate, ctx: Ctx) -> AchievementRead:
+    """Register an achievement (unit_admin)."""
+    return await service.register_achievement(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/achievements", response_model=Page[AchievementRead], summary="List achievements")
@@ -120,26 +112,18 @@ async def list_achievements(
     transformed: bool | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_achievements(
-            ctx.session,
-            actor=ctx.user,
-            unit_id=unit_id,
-            in_pool=in_pool,
-            transformed=transformed,
-            limit=limit,
-            cursor=cursor,
-            now=ctx.now,
-        )
+) -> Page[AchievementRead]:
+    """List achievements."""
+    return await service.list_achievements(
+        ctx.session, actor=ctx.user, unit_id=unit_id, in_pool=in_pool, transformed=transformed, limit=limit,
+        cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/achievements/{achievement_id}", response_model=AchievementRead, summary="One achievement")
-async def get_achievement(achievement_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.get_achievement(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
-    )
+async def get_achievement(achievement_id: str, ctx: Ctx) -> AchievementRead:
+    """One achievement."""
+    return await service.get_achievement(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
 
 
 @router.post(
@@ -148,12 +132,10 @@ async def get_achievement(achievement_id: str, ctx: Ctx) -> Response:
     response_model=ComplianceRecordRead,
     summary="Record export-control, secrecy, confidentiality or ethics compliance (OWN-13/14/15)",
 )
-async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.add_compliance_record(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreate, ctx: Ctx) -> ComplianceRecordRead:
+    """Record export-control, secrecy, confidentiality or ethics compliance (OWN-13/14/15)."""
+    return await service.add_compliance_record(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -162,16 +144,11 @@ async def add_compliance_record(achievement_id: str, body: ComplianceRecordCreat
     response_model=AchievementRead,
     summary="Enter the achievement in the separate ledger (OWN-7, OWN-8, OWN-12)",
 )
-async def separately_manage(achievement_id: str, body: SeparateManagementCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.separately_manage(
-            ctx.session,
-            actor=ctx.user,
-            achievement_id=achievement_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def separately_manage(achievement_id: str, body: SeparateManagementCreate, ctx: Ctx) -> AchievementRead:
+    """Enter the achievement in the separate ledger (OWN-7, OWN-8, OWN-12)."""
+    return await service.separately_manage(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -180,16 +157,11 @@ async def separately_manage(achievement_id: str, body: SeparateManagementCreate,
     response_model=AchievementRead,
     summary="Take the achievement out of the pool, with a reason (OWN-10)",
 )
-async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.exclude_from_pool(
-            ctx.session,
-            actor=ctx.user,
-            achievement_id=achievement_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx: Ctx) -> AchievementRead:
+    """Take the achievement out of the pool, with a reason (OWN-10)."""
+    return await service.exclude_from_pool(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -198,11 +170,10 @@ async def exclude_from_pool(achievement_id: str, body: PoolExclusionCreate, ctx:
     response_model=AchievementRead,
     summary="Put an excluded achievement back in the pool (OWN-10)",
 )
-async def restore_to_pool(achievement_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.restore_to_pool(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, expected_version=ctx.expected_version, now=ctx.now
-        )
+async def restore_to_pool(achievement_id: str, ctx: Ctx) -> AchievementRead:
+    """Put an excluded achievement back in the pool (OWN-10)."""
+    return await service.restore_to_pool(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, expected_version=ctx.expected_version, now=ctx.now
     )
 
 
@@ -212,12 +183,10 @@ async def restore_to_pool(achievement_id: str, ctx: Ctx) -> Response:
     response_model=EmpowermentRead,
     summary="Grant ownership or a long-term usage right to the team (OWN-1, 2, 5, 6, 12–15)",
 )
-async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.grant_empowerment(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: Ctx) -> EmpowermentRead:
+    """Grant ownership or a long-term usage right to the team (OWN-1, 2, 5, 6, 12–15)."""
+    return await service.grant_empowerment(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -226,19 +195,17 @@ async def grant_empowerment(achievement_id: str, body: EmpowermentCreate, ctx: C
     response_model=Page[EmpowermentRead],
     summary="The achievement's empowerments",
 )
-async def list_empowerments(achievement_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return await ctx.respond(
-        await service.list_empowerments(
-            ctx.session, actor=ctx.user, achievement_id=achievement_id, limit=limit, cursor=cursor, now=ctx.now
-        )
+async def list_empowerments(achievement_id: str, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None) -> Page[EmpowermentRead]:
+    """The achievement's empowerments."""
+    return await service.list_empowerments(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, limit=limit, cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/empowerments/{empowerment_id}", response_model=EmpowermentRead, summary="One empowerment")
-async def get_empowerment(empowerment_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.get_empowerment(ctx.session, actor=ctx.user, empowerment_id=empowerment_id, now=ctx.now)
-    )
+async def get_empowerment(empowerment_id: str, ctx: Ctx) -> EmpowermentRead:
+    """One empowerment."""
+    return await service.get_empowerment(ctx.session, actor=ctx.user, empowerment_id=empowerment_id, now=ctx.now)
 
 
 @router.post(
@@ -246,16 +213,11 @@ async def get_empowerment(empowerment_id: str, ctx: Ctx) -> Response:
     response_model=EmpowermentRead,
     summary="Register the patent ownership change (OWN-6)",
 )
-async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_patent_change(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, ctx: Ctx) -> EmpowermentRead:
+    """Register the patent ownership change (OWN-6)."""
+    return await service.register_patent_change(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -264,16 +226,11 @@ async def register_patent_change(empowerment_id: str, body: PatentChangeCreate, 
     response_model=EmpowermentRead,
     summary="Extend a usage right (OWN-3)",
 )
-async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.extend_usage_right(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ctx) -> EmpowermentRead:
+    """Extend a usage right (OWN-3)."""
+    return await service.extend_usage_right(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -282,16 +239,11 @@ async def extend_usage_right(empowerment_id: str, body: ExtensionCreate, ctx: Ct
     response_model=EmpowermentRead,
     summary="Convert a usage right to ownership with both consents (OWN-4)",
 )
-async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.convert_usage_right(
-            ctx.session,
-            actor=ctx.user,
-            empowerment_id=empowerment_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: Ctx) -> EmpowermentRead:
+    """Convert a usage right to ownership with both consents (OWN-4)."""
+    return await service.convert_usage_right(
+        ctx.session, actor=ctx.user, empowerment_id=empowerment_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -301,10 +253,10 @@ async def convert_usage_right(empowerment_id: str, body: ConversionCreate, ctx: 
     response_model=EquityTransferRead,
     summary="Pass the unit's retained share to the team (OWN-11)",
 )
-async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.transfer_equity(ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now),
-        status_code=201,
+async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: Ctx) -> EquityTransferRead:
+    """Pass the unit's retained share to the team (OWN-11)."""
+    return await service.transfer_equity(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
     )
 
 
@@ -314,7 +266,8 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
     summary="Gone: pay-later licences are licence transactions in pricing (OWN-9, POST /api/v1/transactions)",
     responses={410: {"description": "Gone (OWN-9): open a licence transaction with payment.mode pay_later"}},
 )
-async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> Response:
+async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> NoReturn:
+    """Gone (OWN-9): a pay-later licence is a licence transaction in pricing, `POST /api/v1/transactions`."""
     service.refuse_pay_later_licence()
 
 
@@ -323,16 +276,11 @@ async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> Response:
     response_model=AchievementRead,
     summary="Correct flags, IP rights, completers, department or field with a reason (unit_admin, OWN-17)",
 )
-async def correct_achievement(achievement_id: str, body: AchievementCorrection, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.correct_achievement(
-            ctx.session,
-            actor=ctx.user,
-            achievement_id=achievement_id,
-            data=body,
-            expected_version=ctx.expected_version,
-            now=ctx.now,
-        )
+async def correct_achievement(achievement_id: str, body: AchievementCorrection, ctx: Ctx) -> AchievementRead:
+    """Correct flags, IP rights, completers, department or field with a reason (unit_admin, OWN-17)."""
+    return await service.correct_achievement(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body,
+        expected_version=ctx.expected_version, now=ctx.now,
     )
 
 
@@ -341,10 +289,9 @@ async def correct_achievement(achievement_id: str, body: AchievementCorrection, 
     response_model=RightsRead,
     summary="Who holds what of the achievement: the rights record (OWN-16, PRC-11)",
 )
-async def get_rights(achievement_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.get_rights(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
-    )
+async def get_rights(achievement_id: str, ctx: Ctx) -> RightsRead:
+    """Who holds what of the achievement: the rights record (OWN-16, PRC-11)."""
+    return await service.get_rights(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
 
 
 @router.post(
@@ -353,10 +300,9 @@ async def get_rights(achievement_id: str, ctx: Ctx) -> Response:
     response_model=InstitutionRead,
     summary="Register a transfer office, science park or incubator (platform_admin; unit_admin: its transfer office; ORG-1)",
 )
-async def register_institution(body: InstitutionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_institution(ctx.session, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def register_institution(body: InstitutionCreate, ctx: Ctx) -> InstitutionRead:
+    """Register a transfer office, science park or incubator (ORG-1)."""
+    return await service.register_institution(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/institutions", response_model=Page[InstitutionRead], summary="Institutions by kind and unit (public, ORG-1)")
@@ -366,15 +312,15 @@ async def list_institutions(
     unit_id: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_institutions(ctx.session, kind=kind, unit_id=unit_id, limit=limit, cursor=cursor)
-    )
+) -> Page[InstitutionRead]:
+    """Institutions by kind and unit (public, ORG-1)."""
+    return await service.list_institutions(ctx.session, kind=kind, unit_id=unit_id, limit=limit, cursor=cursor)
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionRead, summary="One institution (public, ORG-1)")
-async def get_institution(institution_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_institution(ctx.session, institution_id=institution_id))
+async def get_institution(institution_id: str, ctx: PublicCtx) -> InstitutionRead:
+    """One institution with its evaluations (public, ORG-1)."""
+    return await service.get_institution(ctx.session, institution_id=institution_id)
 
 
 @router.post(
@@ -383,12 +329,10 @@ async def get_institution(institution_id: str, ctx: PublicCtx) -> Response:
     response_model=EvaluationRead,
     summary="Record the institution's annual evaluation, one per year (platform_admin, ORG-1)",
 )
-async def evaluate_institution(institution_id: str, body: EvaluationCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.evaluate_institution(
-            ctx.session, actor=ctx.user, institution_id=institution_id, data=body, now=ctx.now
-        ),
-        status_code=201,
+async def evaluate_institution(institution_id: str, body: EvaluationCreate, ctx: Ctx) -> EvaluationRead:
+    """Record the institution's annual evaluation, one per year (platform_admin, ORG-1)."""
+    return await service.evaluate_institution(
+        ctx.session, actor=ctx.user, institution_id=institution_id, data=body, now=ctx.now
     )
 
 
@@ -398,11 +342,9 @@ async def evaluate_institution(institution_id: str, body: EvaluationCreate, ctx:
     response_model=TechnologyManagerRead,
     summary="Register a technology manager (platform_admin, or unit_admin for its unit; ORG-2)",
 )
-async def register_technology_manager(body: TechnologyManagerCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.register_technology_manager(ctx.session, actor=ctx.user, data=body, now=ctx.now),
-        status_code=201,
-    )
+async def register_technology_manager(body: TechnologyManagerCreate, ctx: Ctx) -> TechnologyManagerRead:
+    """Register a technology manager (platform_admin, or unit_admin for its unit; ORG-2)."""
+    return await service.register_technology_manager(ctx.session, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get(
@@ -410,5 +352,6 @@ async def register_technology_manager(body: TechnologyManagerCreate, ctx: Ctx) -
     response_model=TechnologyManagerRead,
     summary="A technology manager with the deals naming them (ORG-2, PRC-12)",
 )
-async def get_technology_manager(manager_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(await service.get_technology_manager(ctx.session, actor=ctx.user, manager_id=manager_id))
+async def get_technology_manager(manager_id: str, ctx: Ctx) -> TechnologyManagerRead:
+    """A technology manager with the count and amount of the deals naming them (ORG-2, PRC-12)."""
+    return await service.get_technology_manager(ctx.session, actor=ctx.user, manager_id=manager_id)

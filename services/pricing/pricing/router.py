@@ -1,8 +1,7 @@
 """Pricing HTTP routes: parse, call one service function, respond."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from starlette.responses import Response
+from fastapi import Query
 
 from pricing import service
 from pricing.schemas import (
@@ -30,44 +29,38 @@ from pricing.schemas import (
     TransactionRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx, PublicCtx
+from servicekit.web import Ctx, service_router, PublicCtx
 
-router = APIRouter(prefix="/api/v1", tags=["pricing"])
-
-# Reads of a transaction may apply a due time-driven transition (API.md §2), so they commit.
-
+router = service_router(prefix="/api/v1", tags=["pricing"])
 
 @router.post("/transactions", status_code=201, response_model=TransactionRead,
              summary="Open a transfer, licence or investment (unit_admin; PRC-1…4, OWN-13/14/15)")
-async def open_transaction(body: TransactionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.open_transaction(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def open_transaction(body: TransactionCreate, ctx: Ctx) -> TransactionRead:
+    """Open a transfer, licence or investment (unit_admin; PRC-1…4, OWN-13/14/15)."""
+    return await service.open_transaction(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionRead,
             summary="A transaction, with its deal once concluded (the unit's unit_admin, department, platform_admin)")
-async def get_transaction(transaction_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.get_transaction(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
-    )
+async def get_transaction(transaction_id: str, ctx: Ctx) -> TransactionRead:
+    """A transaction, with its deal once concluded (the unit's unit_admin, department, platform_admin)."""
+    return await service.get_transaction(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
 
 
 @router.get("/transactions/{transaction_id}/record", response_model=RecordRead,
             summary="The immutable procedural record (PRC-9)")
-async def get_record(transaction_id: str, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.get_record(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
-    )
+async def get_record(transaction_id: str, ctx: Ctx) -> RecordRead:
+    """The immutable procedural record (PRC-9)."""
+    return await service.get_record(ctx.session, actor=ctx.user, transaction_id=transaction_id, now=ctx.now)
 
 
 @router.post("/transactions/{transaction_id}/notice", status_code=201, response_model=NoticeRead,
              summary="Publish the public notice of the agreement price (PRC-4)")
-async def publish_notice(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> Response:
-    return await ctx.commit(
-        lambda: service.publish_notice(ctx.session, ctx.runtime, actor=ctx.user, transaction_id=transaction_id,
-                                       expected_version=ctx.expected_version, now=ctx.now),
-        status_code=201,
+async def publish_notice(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> NoticeRead:
+    """Publish the public notice of the agreement price (PRC-4)."""
+    return await service.publish_notice(
+        ctx.session, ctx.runtime, actor=ctx.user, transaction_id=transaction_id, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -75,33 +68,33 @@ async def publish_notice(transaction_id: str, ctx: Ctx, body: ActionBody | None 
 async def list_notices(
     ctx: PublicCtx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
     limit: Limit = 50, cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_notices(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
+) -> Page[NoticeRead]:
+    """Public notices (no token needed)."""
+    return await service.list_notices(
+        ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeRead, summary="A public notice")
-async def get_notice(notice_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_notice(ctx.session, notice_id=notice_id))
+async def get_notice(notice_id: str, ctx: PublicCtx) -> NoticeRead:
+    """A public notice."""
+    return await service.get_notice(ctx.session, notice_id=notice_id)
 
 
 @router.post("/notices/{notice_id}/objections", status_code=201, response_model=ObjectionRead,
              summary="Object during the notice (any authenticated caller; PRC-5)")
-async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.object_to_notice(ctx.session, actor=ctx.user, notice_id=notice_id, data=body, now=ctx.now),
-        status_code=201,
-    )
+async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx) -> ObjectionRead:
+    """Object during the notice (any authenticated caller; PRC-5)."""
+    return await service.object_to_notice(ctx.session, actor=ctx.user, notice_id=notice_id, data=body, now=ctx.now)
 
 
 @router.post("/transactions/{transaction_id}/listing", status_code=201, response_model=ListingRead,
              summary="List on a technology market for 15 days (PRC-6, PRC-3)")
-async def publish_listing(transaction_id: str, body: ListingCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.publish_listing(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
-                                        expected_version=ctx.expected_version, now=ctx.now),
-        status_code=201,
+async def publish_listing(transaction_id: str, body: ListingCreate, ctx: Ctx) -> ListingRead:
+    """List on a technology market for 15 days (PRC-6, PRC-3)."""
+    return await service.publish_listing(
+        ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
@@ -109,74 +102,75 @@ async def publish_listing(transaction_id: str, body: ListingCreate, ctx: Ctx) ->
 async def list_listings(
     ctx: PublicCtx, active: bool | None = None, unit_id: str | None = Query(default=None, max_length=64),
     limit: Limit = 50, cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_listings(ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now)
+) -> Page[ListingRead]:
+    """Public listings (no token needed)."""
+    return await service.list_listings(
+        ctx.session, active=active, unit_id=unit_id, limit=limit, cursor=cursor, now=ctx.now
     )
 
 
 @router.get("/listings/{listing_id}", response_model=ListingRead, summary="A public listing")
-async def get_listing(listing_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_listing(ctx.session, listing_id=listing_id))
+async def get_listing(listing_id: str, ctx: PublicCtx) -> ListingRead:
+    """A public listing."""
+    return await service.get_listing(ctx.session, listing_id=listing_id)
 
 
 @router.post("/listings/{listing_id}/delistings", status_code=201, response_model=DelistingRead,
              summary="Delist: the first party takes the deal at the listing price (PRC-7)")
-async def delist(listing_id: str, body: DelistingCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.delist(ctx.session, ctx.runtime, actor=ctx.user, listing_id=listing_id, data=body, now=ctx.now),
-        status_code=201,
-    )
+async def delist(listing_id: str, body: DelistingCreate, ctx: Ctx) -> DelistingRead:
+    """Delist: the first party takes the deal at the listing price (PRC-7)."""
+    return await service.delist(ctx.session, ctx.runtime, actor=ctx.user, listing_id=listing_id, data=body, now=ctx.now)
 
 
 @router.post("/transactions/{transaction_id}/auction", status_code=201, response_model=AuctionRead,
              summary="Open an auction (PRC-8)")
-async def open_auction(transaction_id: str, body: AuctionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.open_auction(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
-                                     expected_version=ctx.expected_version, now=ctx.now),
-        status_code=201,
+async def open_auction(transaction_id: str, body: AuctionCreate, ctx: Ctx) -> AuctionRead:
+    """Open an auction (PRC-8)."""
+    return await service.open_auction(
+        ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
 @router.get("/auctions/{auction_id}", response_model=AuctionRead, summary="An auction (no token needed)")
-async def get_auction(auction_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_auction(ctx.session, auction_id=auction_id))
+async def get_auction(auction_id: str, ctx: PublicCtx) -> AuctionRead:
+    """An auction (no token needed)."""
+    return await service.get_auction(ctx.session, auction_id=auction_id)
 
 
 @router.post("/auctions/{auction_id}/bids", status_code=201, response_model=BidRead,
              summary="Bid until the auction closes (any authenticated party; PRC-8)")
-async def place_bid(auction_id: str, body: BidCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.place_bid(ctx.session, ctx.runtime, actor=ctx.user, auction_id=auction_id, data=body, now=ctx.now),
-        status_code=201,
+async def place_bid(auction_id: str, body: BidCreate, ctx: Ctx) -> BidRead:
+    """Bid until the auction closes (any authenticated party; PRC-8)."""
+    return await service.place_bid(
+        ctx.session, ctx.runtime, actor=ctx.user, auction_id=auction_id, data=body, now=ctx.now
     )
 
 
 @router.post("/transactions/{transaction_id}/conclusion", response_model=TransactionRead,
              summary="Conclude at the agreement price after a clear notice or an expired listing (unit_admin; PRC-4/5/6)")
-async def conclude(transaction_id: str, body: ConclusionCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.conclude(ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body,
-                                 expected_version=ctx.expected_version, now=ctx.now)
+async def conclude(transaction_id: str, body: ConclusionCreate, ctx: Ctx) -> TransactionRead:
+    """Conclude at the agreement price after a clear notice or an expired listing (unit_admin; PRC-4/5/6)."""
+    return await service.conclude(
+        ctx.session, actor=ctx.user, transaction_id=transaction_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
 @router.post("/transactions/{transaction_id}/withdrawal", response_model=TransactionRead,
              summary="Withdraw the transaction")
-async def withdraw(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> Response:
-    return await ctx.commit(
-        lambda: service.withdraw(ctx.session, actor=ctx.user, transaction_id=transaction_id,
-                                 expected_version=ctx.expected_version, now=ctx.now)
+async def withdraw(transaction_id: str, ctx: Ctx, body: ActionBody | None = None) -> TransactionRead:
+    """Withdraw the transaction."""
+    return await service.withdraw(
+        ctx.session, actor=ctx.user, transaction_id=transaction_id, expected_version=ctx.expected_version, now=ctx.now
     )
 
 
 @router.post("/challenges", status_code=201, response_model=ChallengeRead,
              summary="Publish a two-way challenge (enterprise: technology_wanted; unit_admin: market_wanted; PRC-10)")
-async def publish_challenge(body: ChallengeCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.publish_challenge(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now), status_code=201
-    )
+async def publish_challenge(body: ChallengeCreate, ctx: Ctx) -> ChallengeRead:
+    """Publish a two-way challenge (enterprise: technology_wanted; unit_admin: market_wanted; PRC-10)."""
+    return await service.publish_challenge(ctx.session, ctx.runtime, actor=ctx.user, data=body, now=ctx.now)
 
 
 @router.get("/challenges", response_model=Page[ChallengeRead], summary="The public challenge lists (no token needed)")
@@ -186,47 +180,48 @@ async def list_challenges(
     state: str | None = Query(default=None, max_length=20),
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Response:
-    return await ctx.respond(
-        await service.list_challenges(ctx.session, direction=direction, state=state, limit=limit, cursor=cursor)
-    )
+) -> Page[ChallengeRead]:
+    """The public challenge lists (no token needed)."""
+    return await service.list_challenges(ctx.session, direction=direction, state=state, limit=limit, cursor=cursor)
 
 
 @router.get("/challenges/{challenge_id}", response_model=ChallengeRead, summary="A challenge and its state (no token needed)")
-async def get_challenge(challenge_id: str, ctx: PublicCtx) -> Response:
-    return await ctx.respond(await service.get_challenge(ctx.session, challenge_id=challenge_id))
+async def get_challenge(challenge_id: str, ctx: PublicCtx) -> ChallengeRead:
+    """A challenge and its state (no token needed)."""
+    return await service.get_challenge(ctx.session, challenge_id=challenge_id)
 
 
 @router.post("/challenges/{challenge_id}/responses", status_code=201, response_model=ChallengeResponseRead,
              summary="Take up a challenge (enterprise, unit_admin or researcher; PRC-10)")
-async def respond_to_challenge(challenge_id: str, body: ChallengeResponseCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.respond_to_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, now=ctx.now),
-        status_code=201,
+async def respond_to_challenge(challenge_id: str, body: ChallengeResponseCreate, ctx: Ctx) -> ChallengeResponseRead:
+    """Take up a challenge (enterprise, unit_admin or researcher; PRC-10)."""
+    return await service.respond_to_challenge(
+        ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, now=ctx.now
     )
 
 
 @router.get("/challenges/{challenge_id}/responses", response_model=Page[ChallengeResponseRead],
             summary="Responses to a challenge (its publisher or platform_admin)")
-async def list_challenge_responses(challenge_id: str, ctx: Ctx) -> Response:
-    return await ctx.respond(
-        await service.list_challenge_responses(ctx.session, actor=ctx.user, challenge_id=challenge_id)
-    )
+async def list_challenge_responses(challenge_id: str, ctx: Ctx) -> Page[ChallengeResponseRead]:
+    """Responses to a challenge (its publisher or platform_admin)."""
+    return await service.list_challenge_responses(ctx.session, actor=ctx.user, challenge_id=challenge_id)
 
 
 @router.post("/challenges/{challenge_id}/award", response_model=ChallengeRead,
              summary="Award the challenge to a response (publisher or platform_admin; PRC-10)")
-async def award_challenge(challenge_id: str, body: AwardCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.award_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
-                                        expected_version=ctx.expected_version, now=ctx.now)
+async def award_challenge(challenge_id: str, body: AwardCreate, ctx: Ctx) -> ChallengeRead:
+    """Award the challenge to a response (publisher or platform_admin; PRC-10)."""
+    return await service.award_challenge(
+        ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )
 
 
 @router.post("/challenges/{challenge_id}/landing", response_model=ChallengeRead,
              summary="Confirm the awarded challenge has landed (publisher or platform_admin; PRC-10)")
-async def land_challenge(challenge_id: str, body: LandingCreate, ctx: Ctx) -> Response:
-    return await ctx.commit(
-        lambda: service.land_challenge(ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body,
-                                       expected_version=ctx.expected_version, now=ctx.now)
+async def land_challenge(challenge_id: str, body: LandingCreate, ctx: Ctx) -> ChallengeRead:
+    """Confirm the awarded challenge has landed (publisher or platform_admin; PRC-10)."""
+    return await service.land_challenge(
+        ctx.session, actor=ctx.user, challenge_id=challenge_id, data=body, expected_version=ctx.expected_version,
+        now=ctx.now
     )

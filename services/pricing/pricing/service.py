@@ -167,11 +167,17 @@ async def _full_read(session: AsyncSession, tx: Transaction) -> TransactionRead:
 
 
 async def _append(
-    session: AsyncSession, tx: Transaction, *, step: str, actor: str, details: dict[str, Any], now: datetime
-) -> None:
-    """PRC-9: append one step to the record (seq 1, 2, 3 … under the transaction's row lock) and announce it."""
+    session: AsyncSession, tx: Transaction, *, step: str, actor: str, details: dict[str, Any], now: datetime,
+    persist: bool = True,
+) -> RecordEntry:
+    """PRC-9: append one step to the record (seq 1, 2, 3 … under the transaction's row lock) and announce it.
+
+    Without `persist` (a read deriving the state as of now) the entry is only returned.
+    """
     tx.record_seq += 1
     entry = RecordEntry(id=new_id(), transaction_id=tx.id, seq=tx.record_seq, at=now, step=step, actor=actor, details=details)
+    if not persist:
+        return entry
     await repository.insert_record_entry(session, entry)
     await _emit(
         session,
@@ -189,6 +195,7 @@ async def _append(
         ),
         now,
     )
+    return entry
 
 
 def _touch(tx: Transaction) -> None:
@@ -225,8 +232,13 @@ def _check_party(achievement: dict[str, Any], party: Party) -> None:
 # --- time-driven transitions -----------------------------------------------------------------
 
 
-async def advance(session: AsyncSession, tx: Transaction, now: datetime) -> None:
-    """Apply the time-driven transition that is due (notice end, listing expiry, auction close); `tx` is locked."""
+async def advance(session: AsyncSession, tx: Transaction, now: datetime, *, persist: bool = True) -> list[RecordEntry]:
+    """Apply the time-driven transition that is due (notice end, listing expiry, auction close); `tx` is locked.
+
+    Without `persist` it only derives the state as of now (a GET, API.md §2): the objects change in
+    the read session, which is never flushed, and the record entries it would append are returned;
+    the sweeper or the next write persists the transition and emits its events.
+    """
     notice = listing = auction = None
     bids: list[AuctionBid] = []
     if tx.state == State.IN_NOTICE:
@@ -248,7 +260,7 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime) -> None
         has_winning_bid=winner_bid is not None,
     )
     if action is None:
-        return
+        return []
     tx.state = next_state(tx.method, tx.state, action)
     tx.due_at = None
     _touch(tx)
@@ -256,27 +268,29 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime) -> None
         objected = action is Action.CLOSE_NOTICE_OBJECTED
         notice.state = "objected" if objected else "clear"
         notice.version += 1
-        await _append(
+        entries = [await _append(
             session, tx, step="notice_closed", actor=SYSTEM_ACTOR,
             details={"notice_id": notice.id, "ended_at": notice.ends_at.isoformat(), "objected": objected,
                      "objection_count": notice.objection_count},
-            now=now,
-        )
-        await _emit(session, "pricing.notice.closed", notice.id,
-                    NoticeClosed(notice_id=notice.id, transaction_id=tx.id, unit_id=tx.unit_id, objected=objected), now)
+            now=now, persist=persist,
+        )]
+        if persist:
+            await _emit(session, "pricing.notice.closed", notice.id,
+                        NoticeClosed(notice_id=notice.id, transaction_id=tx.id, unit_id=tx.unit_id, objected=objected), now)
     elif listing is not None:  # PRC-6: 15 days without delisting
         listing.state = "expired"
         listing.version += 1
-        await _append(
+        entries = [await _append(
             session, tx, step="listing_expired", actor=SYSTEM_ACTOR,
-            details={"listing_id": listing.id, "closed_at": listing.closes_at.isoformat()}, now=now,
-        )
-        await _emit(session, "pricing.listing.expired", listing.id,
-                    ListingExpired(listing_id=listing.id, transaction_id=tx.id, unit_id=tx.unit_id), now)
+            details={"listing_id": listing.id, "closed_at": listing.closes_at.isoformat()}, now=now, persist=persist,
+        )]
+        if persist:
+            await _emit(session, "pricing.listing.expired", listing.id,
+                        ListingExpired(listing_id=listing.id, transaction_id=tx.id, unit_id=tx.unit_id), now)
     elif auction is not None:  # PRC-8: the highest valid bid wins, or no deal
         auction.state = "won" if winner_bid else "failed"
         auction.version += 1
-        await _append(
+        entries = [await _append(
             session, tx, step="auction_closed", actor=SYSTEM_ACTOR,
             details={
                 "auction_id": auction.id,
@@ -285,11 +299,14 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime) -> None
                 "winning_bid_id": winner_bid.id if winner_bid else None,
                 "amount": _money(winner_bid.amount) if winner_bid else None,
             },
-            now=now,
-        )
+            now=now, persist=persist,
+        )]
         if winner_bid is not None:
-            await _conclude(session, tx, price=winner_bid.amount, counterparty=winner_bid.party, basis="auction",
-                            actor=SYSTEM_ACTOR, now=now)
+            entries.append(await _conclude(session, tx, price=winner_bid.amount, counterparty=winner_bid.party,
+                                           basis="auction", actor=SYSTEM_ACTOR, now=now, persist=persist))
+    else:
+        entries = []
+    return entries
 
 
 async def sweep(session: AsyncSession, now: datetime) -> None:
@@ -327,11 +344,14 @@ async def _conclude(
     actor: str,
     now: datetime,
     contract: dict[str, Any] | None = None,
-) -> None:
+    persist: bool = True,
+) -> RecordEntry:
     """The deal: record it, append `concluded`, announce `pricing.deal.concluded` (contract item 3)."""
     tx.deal = {"price": _money(price), "counterparty": counterparty, "basis": basis, "concluded_at": now.isoformat(), **(contract or {})}
-    await _append(session, tx, step="concluded", actor=actor,
-                  details={"basis": basis, "price": _money(price), "counterparty": counterparty, **(contract or {})}, now=now)
+    entry = await _append(session, tx, step="concluded", actor=actor, persist=persist,
+                          details={"basis": basis, "price": _money(price), "counterparty": counterparty, **(contract or {})}, now=now)
+    if not persist:
+        return entry
     await _emit(
         session,
         "pricing.deal.concluded",
@@ -348,6 +368,7 @@ async def _conclude(
         ),
         now,
     )
+    return entry
 
 
 # --- transactions -----------------------------------------------------------------------------
@@ -405,25 +426,25 @@ async def open_transaction(
 
 
 async def get_transaction(session: AsyncSession, *, actor: Principal, transaction_id: str, now: datetime) -> TransactionRead:
-    """A transaction with its deal once concluded; applies any due time-driven transition first."""
+    """A transaction with its deal once concluded, as of now: a due time-driven transition shows without being saved."""
     tx = await repository.get_transaction(session, transaction_id)
     if tx is None:
         raise NotFound()
     _ensure_reader(actor, tx)
     if tx.due_at is not None and tx.due_at <= now:
-        tx = await _locked(session, transaction_id, now)
+        await advance(session, tx, now, persist=False)
     return await _full_read(session, tx)
 
 
 async def get_record(session: AsyncSession, *, actor: Principal, transaction_id: str, now: datetime) -> RecordRead:
-    """PRC-9: the transaction's full procedural record, in order."""
+    """PRC-9: the transaction's full procedural record, in order, with what a due transition would append."""
     tx = await repository.get_transaction(session, transaction_id)
     if tx is None:
         raise NotFound()
     _ensure_reader(actor, tx)
-    if tx.due_at is not None and tx.due_at <= now:
-        await _locked(session, transaction_id, now)
     entries = await repository.list_record_entries(session, transaction_id)
+    if tx.due_at is not None and tx.due_at <= now:
+        entries += await advance(session, tx, now, persist=False)
     return RecordRead(
         transaction_id=transaction_id,
         items=[RecordItem(seq=e.seq, at=e.at, step=e.step, actor=e.actor, details=e.details) for e in entries],

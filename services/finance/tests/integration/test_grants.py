@@ -53,6 +53,7 @@ async def test_horizontal_investment_at_ninety_percent_is_recorded_and_announced
         "researcher_share_pct": "90.00",
         "state_equity_value": "1000000.00",
         "project_reference": "HX-2030-001",
+        "achievement_id": None,
     }
 
 
