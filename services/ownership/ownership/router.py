@@ -263,6 +263,7 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
 @router.post(
     "/achievements/{achievement_id}/pay-later-licences",
     status_code=410,
+    response_model=None,
     summary="Gone: pay-later licences are licence transactions in pricing (OWN-9, POST /api/v1/transactions)",
     responses={410: {"description": "Gone (OWN-9): open a licence transaction with payment.mode pay_later"}},
 )
