@@ -35,14 +35,15 @@ def institution_read(institution: Institution, evaluations: list[InstitutionEval
     )
 
 
-def _ensure_registrar(actor: Principal, data: InstitutionCreate) -> None:
-    """platform_admin registers any; a unit_admin only its own unit's transfer office (API.md §3)."""
-    if actor.has("platform_admin", "service"):
-        return
-    if actor.has("unit_admin") and data.kind == "transfer_office":
-        if data.unit_ids != [actor.unit_id]:
+def _registered_units(actor: Principal, data: InstitutionCreate) -> list[str]:
+    """platform_admin registers any; a unit_admin only its own unit's transfer office (API.md §3), whose
+    `unit_ids` default to its unit."""
+    if actor.has("platform_admin"):
+        return data.unit_ids
+    if actor.has("unit_admin") and data.kind == "transfer_office" and actor.unit_id is not None:
+        if data.unit_ids not in ([], [actor.unit_id]):
             raise NotFound()  # another unit's: its existence is not disclosed
-        return
+        return [actor.unit_id]
     raise Forbidden("only platform_admin registers institutions (a unit_admin: its own transfer office)")
 
 
@@ -50,16 +51,15 @@ async def register_institution(
     session: AsyncSession, *, actor: Principal, data: InstitutionCreate, now: datetime
 ) -> InstitutionRead:
     """Register a transfer office, science park (one or several units) or incubator with its level (ORG-1)."""
-    _ensure_registrar(actor, data)
-    check_institution(data.kind, data.unit_ids, data.level)  # ORG-1
-    if len(await repository.list_units_by_id(session, data.unit_ids)) != len(data.unit_ids):
+    unit_ids = _registered_units(actor, data)
+    check_institution(data.kind, unit_ids, data.level)  # ORG-1
+    if len(await repository.list_units_by_id(session, unit_ids)) != len(unit_ids):
         raise NotFound("no such unit")
     institution = Institution(
-        id=new_id(), kind=data.kind, name=data.name, unit_ids=data.unit_ids, level=data.level,
-        created_at=now, version=1,
+        id=new_id(), kind=data.kind, name=data.name, unit_ids=unit_ids, level=data.level, created_at=now, version=1
     )
     session.add(institution)
-    session.add_all(InstitutionUnit(institution_id=institution.id, unit_id=unit_id) for unit_id in data.unit_ids)
+    session.add_all(InstitutionUnit(institution_id=institution.id, unit_id=unit_id) for unit_id in unit_ids)
     await session.flush()
     return institution_read(institution, [])
 

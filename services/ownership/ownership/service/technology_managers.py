@@ -32,15 +32,14 @@ async def register_technology_manager(
 ) -> TechnologyManagerRead:
     """Register a technology manager with certificate and unit or institution (ORG-2): platform_admin, or a
     unit_admin for its own unit."""
+    if not actor.has("platform_admin", "unit_admin"):
+        raise Forbidden("only platform_admin or a unit_admin registers technology managers")
     check_technology_manager(data.unit_id, data.institution_id)  # ORG-2
     if data.unit_id is not None and await repository.get_unit(session, data.unit_id) is None:
         raise NotFound("no such unit")
     units = await _units_of(session, data.unit_id, data.institution_id)
-    if not actor.has("platform_admin"):
-        if not actor.has("unit_admin"):
-            raise Forbidden("only platform_admin or a unit_admin registers technology managers")
-        if actor.unit_id not in units:
-            raise NotFound()  # another unit's: its existence is not disclosed
+    if not actor.has("platform_admin") and actor.unit_id not in units:
+        raise NotFound()  # another unit's: its existence is not disclosed
     manager = TechnologyManager(
         id=new_id(), person_id=data.person_id, name=data.name, certificate=data.certificate.model_dump(),
         unit_id=data.unit_id, institution_id=data.institution_id, created_at=now, version=1,
@@ -63,11 +62,9 @@ async def get_technology_manager(session: AsyncSession, *, actor: Principal, man
         raise NotFound()
     if not (actor.has(*READ_GLOBAL_ROLES, "service") or actor.sub == manager.person_id):
         units = await _units_of(session, manager.unit_id, manager.institution_id)
-        if actor.has("unit_admin") and actor.unit_id in units:
-            pass
-        elif actor.has("unit_admin", "researcher"):
+        if actor.has("unit_admin", "researcher") and actor.unit_id not in units:
             raise NotFound()  # another unit's staff: existence is not disclosed
-        else:
+        if not actor.has("unit_admin"):
             raise Forbidden("your role may not read technology managers")
     return await _read(session, manager)
 

@@ -70,10 +70,13 @@ async def test_own_16_after_a_full_transfer_the_rights_show_disposed(system: InP
     assert refused.status_code == 409 and refused.json()["rule"] == "OWN-16"
 
 
-async def test_own_9_a_pay_later_licence_deal_is_a_licence_in_force_and_leaves_the_pool(system: InProcessSystem, unit, nats_url) -> None:
+async def test_own_9_a_pay_later_licence_deal_is_a_licence_in_force_and_leaves_the_pool(
+    system: InProcessSystem, unit, nats_url, clock
+) -> None:
+    await clock(NOW)
     a = await unit.achievement(granted_on="2020-05-01")
     assert a["in_pool"] is True
-    licence = {"scope": "exclusive", "start_on": "2030-04-01", "end_on": "2035-03-31"}
+    licence = {"scope": "exclusive", "start_on": "2030-03-01", "end_on": "2035-03-31"}
     payment = {"mode": "pay_later", "due_on": "2031-06-30", "conditions": "首批产品销售后支付"}
     data = deal_data(unit.id, a["id"], "license", licence=licence, payment=payment)
     await publish_event(nats_url, "pricing.deal.concluded", data["transaction_id"], data)
@@ -83,7 +86,7 @@ async def test_own_9_a_pay_later_licence_deal_is_a_licence_in_force_and_leaves_t
 
     [entry] = await eventually(licensed)
     assert entry == {"transaction_id": data["transaction_id"], "licensee": BUYER, "scope": "exclusive",
-                     "start_on": "2030-04-01", "end_on": "2035-03-31", "pay_later": True, "price": "250000.00"}
+                     "start_on": "2030-03-01", "end_on": "2035-03-31", "pay_later": True, "price": "250000.00"}
     assert (await rights_of(unit, a["id"]))["status"] == "partly_disposed"
     achievement = (await unit.client.get(f"/api/v1/achievements/{a['id']}", headers=unit.admin)).json()
     assert achievement["transformed"] is True and achievement["in_pool"] is False
