@@ -63,7 +63,9 @@ class Gateway:
         endpoints = create_endpoints(
             upstreams=self.upstreams,
             metrics=self.metrics,
-            asyncapi=build_asyncapi(CATALOGUE, nats_url=settings.nats_url, version=VERSION),
+            asyncapi=lambda consumers: build_asyncapi(
+                CATALOGUE, nats_url=settings.nats_url, version=VERSION, consumers=consumers
+            ),
             test_clock=settings.test_clock_enabled,
             version=VERSION,
             webhooks=self.webhooks,

@@ -5,6 +5,7 @@ None of these is on the hot path, so they use FastAPI for validation and problem
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from starlette.responses import HTMLResponse, Response
 
+from gateway.asyncapi import AsyncApiCache, Declarations
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import OpenApiCache
 from gateway.proxy import UpstreamError, Upstreams
@@ -25,6 +27,7 @@ from servicekit.clock import real_now
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
 
 INTERNAL_TEST_CLOCK = "/internal/test-clock"
+INTERNAL_CONSUMERS = "/internal/consumers"
 READY_TIMEOUT = 2.0
 DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kezhuan API</title>
@@ -112,13 +115,14 @@ def create_endpoints(
     *,
     upstreams: Upstreams,
     metrics: GatewayMetrics,
-    asyncapi: dict[str, Any],
+    asyncapi: Callable[[Declarations], dict[str, Any]],
     test_clock: bool,
     version: str,
     webhooks: WebhookRuntime | None = None,
     jwt_secret: str = "",
 ) -> FastAPI:
-    """The FastAPI app behind the gateway's own paths (with /api/v1/webhooks when `webhooks` runs)."""
+    """The FastAPI app behind the gateway's own paths (with /api/v1/webhooks when `webhooks` runs);
+    `asyncapi` builds the event document from the services' consumer declarations."""
     app = FastAPI(title="Kezhuan gateway", version=version, openapi_url=None, docs_url=None, redoc_url=None)
     install_problem_handlers(app)
     if webhooks is not None:
@@ -126,7 +130,6 @@ def create_endpoints(
         app.state.jwt_secret = jwt_secret
         app.include_router(webhooks_router)
     services = list(upstreams.urls)
-    asyncapi_body = orjson.dumps(asyncapi)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -156,7 +159,7 @@ def create_endpoints(
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi_json() -> Response:
-        return Response(asyncapi_body, media_type="application/json")
+        return Response(await asyncapi_cache.document(), media_type="application/json")
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> Response:
@@ -233,4 +236,15 @@ def create_endpoints(
         return doc if isinstance(doc, dict) and isinstance(doc.get("paths"), dict) else None
 
     openapi = OpenApiCache(services, fetch, own_doc, version=version)
+
+    async def fetch_consumers(service: str) -> list[dict[str, Any]] | None:
+        try:
+            status, body = await upstreams.call(service, "GET", INTERNAL_CONSUMERS)
+            declared = orjson.loads(body) if status == 200 else None
+        except (UpstreamError, orjson.JSONDecodeError):
+            return None
+        consumers = declared.get("consumers") if isinstance(declared, dict) else None
+        return consumers if isinstance(consumers, list) else None
+
+    asyncapi_cache = AsyncApiCache(services, fetch_consumers, asyncapi)
     return app

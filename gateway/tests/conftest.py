@@ -146,6 +146,20 @@ OPENAPI: dict[str, dict[str, Any]] = {
 }
 
 
+CONSUMERS: dict[str, list[dict[str, Any]]] = {
+    "ownership": [],
+    "pricing": [],
+    "exemption": [],
+    "finance": [
+        {
+            "durable": "finance-deal-income",
+            "handles": [{"event_type": "pricing.deal.concluded", "model": "DealConcluded", "summary": "FIN-1: income"}],
+        }
+    ],
+}
+"""What each stub says it consumes (`/internal/consumers`)."""
+
+
 class StubService:
     """An upstream that echoes what it received and records test-clock calls."""
 
@@ -159,6 +173,7 @@ class StubService:
             routes=[
                 Route("/readyz", self._readyz),
                 Route("/openapi.json", self._openapi),
+                Route("/internal/consumers", self._consumers),
                 Route("/internal/test-clock", self._clock, methods=["PUT", "DELETE"]),
                 Route("/api/v1/units/slow", self._slow, methods=["GET"]),
                 Route("/api/v1/units/stream", self._stream, methods=["GET"]),
@@ -171,6 +186,9 @@ class StubService:
 
     async def _openapi(self, _request: Request) -> Response:
         return Response(orjson.dumps(OPENAPI[self.name]), media_type="application/json")
+
+    async def _consumers(self, _request: Request) -> Response:
+        return Response(orjson.dumps({"service": self.name, "consumers": CONSUMERS[self.name]}), media_type="application/json")
 
     async def _clock(self, request: Request) -> Response:
         body = await request.body()

@@ -135,12 +135,18 @@ async def test_asyncapi_has_a_channel_for_every_event_type(client: httpx.AsyncCl
     assert set(doc["channels"]) == set(CATALOGUE)
     for event_type, channel in doc["channels"].items():
         assert channel["address"] == f"kezhuan.{event_type}"
-    actions = {}
-    for operation in doc["operations"].values():
-        assert operation["action"] in ("send", "receive")
+    sends: dict[str, int] = {}
+    receives = {}
+    for name, operation in doc["operations"].items():
         channel = operation["channel"]["$ref"].removeprefix("#/channels/")
-        actions[channel] = actions.get(channel, 0) + 1
-    assert actions == dict.fromkeys(CATALOGUE, 1)
+        if operation["action"] == "send":
+            sends[channel] = sends.get(channel, 0) + 1
+        else:
+            assert operation["action"] == "receive"
+            receives[name] = (channel, operation["summary"])
+    assert sends == dict.fromkeys(CATALOGUE, 1)
+    # What the services declare at /internal/consumers (the stubs: finance's deal-income only).
+    assert receives == {"finance-deal-income.pricing.deal.concluded.receive": ("pricing.deal.concluded", "FIN-1: income")}
     assert_refs_resolve(doc)
 
 

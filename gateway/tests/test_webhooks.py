@@ -15,18 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import orjson
 import pytest
 from aiohttp import web
 
+from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
+from contracts.envelope import STREAM, subject_for
 from gateway.app import create_app
 from gateway.models import WebhookEvent
 from gateway.webhooks.service import RetryPolicy
 from gateway.webhooks.signing import signature
 from servicekit.auth import mint_token
 from servicekit.clock import real_now
+from servicekit.deadletters import DLQ_STREAM, dead_letter_subject
 from servicekit.settings import DEV_JWT_SECRET, KezhuanSettings
 from servicekit.testing import DatabaseFactory, eventually, publish_event
 
@@ -196,6 +200,34 @@ async def test_a_delivery_that_keeps_failing_is_marked_failed_and_then_releases_
     failed = (await deliveries(gateway_http, hook["id"]))[doomed]
     assert failed["status"] == "failed" and failed["attempts"] == 3
     assert failed["last_status"] == 500 and "boom" in failed["last_error"] and failed["next_attempt_at"] is None
+
+
+async def test_a_message_that_is_no_cloudevent_is_dead_lettered_and_the_next_event_still_delivered(
+    gateway_http: httpx.AsyncClient, receiver: Receiver, nats_url: str
+) -> None:
+    hook = await subscribe(gateway_http, receiver, [OPENED])
+    garbage = uuid.uuid4().hex
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        published = await js.publish(subject_for(OPENED), b"not json at all", headers={"Nats-Msg-Id": garbage})
+        after = await publish_event(nats_url, OPENED, f"case-{uuid.uuid4().hex[:6]}", {})
+        await eventually(lambda: _has(receiver.accepted(hook["hook"]), {after}), timeout=20)
+        await js.delete_msg(STREAM, published.seq)  # other tests read this subject as subscribers do
+
+        async def dead_letter() -> dict[str, Any] | None:
+            try:
+                raw = await js.get_last_msg(DLQ_STREAM, dead_letter_subject("gateway", "gateway-webhooks"))
+            except NotFoundError:
+                return None
+            letter = orjson.loads(raw.data)
+            return letter if letter["event_id"] == garbage else None
+
+        letter = await eventually(dead_letter, timeout=10)
+    finally:
+        await connection.close()
+    assert letter["envelope"] is None and letter["raw"] == "not json at all"
+    assert letter["event_type"] == OPENED and letter["reason"].startswith("MalformedEvent: not a CloudEvent")
 
 
 async def test_replay_from_an_instant_delivers_again_in_order_also_to_a_newer_subscription(

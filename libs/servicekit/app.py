@@ -328,6 +328,15 @@ def _infrastructure_router() -> APIRouter:
             first_broken_seq=result.first_broken_seq,
         )
 
+    @router.get("/internal/consumers", include_in_schema=False)
+    async def consumers(request: Request) -> dict[str, Any]:
+        """What this service consumes (per durable: event types, payload models); the gateway's AsyncAPI reads it."""
+        runtime: Runtime = request.app.state.runtime
+        return {
+            "service": runtime.service,
+            "consumers": [{"durable": c.durable, "handles": c.spec.declaration()} for c in runtime.consumers],
+        }
+
     # Only the gateway exposes /api/v1/test-clock: it fans out to every service at once.
     router.add_api_route("/internal/test-clock", set_clock, methods=["PUT"], include_in_schema=False)
     router.add_api_route("/internal/test-clock", reset_clock, methods=["DELETE"], include_in_schema=False)

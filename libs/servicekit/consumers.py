@@ -3,34 +3,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.envelope import STREAM, CloudEvent, subject_for
+from contracts.envelope import STREAM, SUBJECT_PREFIX, CloudEvent, subject_for
+from contracts.events import CATALOGUE
 from servicekit.clock import real_now
 from servicekit import tracing
 from servicekit.audit import ACTOR_KEY
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
-from servicekit.deadletters import publish_dead_letter
+from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.natsio import NatsLink
 
 log = logging.getLogger("kezhuan.consumers")
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 MAX_DELIVER = 20
 """Default deliveries before an event is dead-lettered (KEZHUAN_MAX_DELIVER overrides it)."""
+
+Payload = TypeVar("Payload", bound=BaseModel)
 
 
 @lru_cache(maxsize=None)
@@ -40,13 +42,107 @@ def _claim_statement(dialect: str, inbox: Table) -> Insert:
     return insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
 
 
+class EventRefused(Exception):
+    """A handler's refusal of a well-formed event it can never apply (e.g. it contradicts what is stored).
+
+    The event is dead-lettered at once with this reason, never retried and never acknowledged
+    without a trace; an operator repairs the data and redrives it. Raise any other exception for
+    what may pass later (a database hiccup, a referenced aggregate whose event has not arrived yet):
+    that is retried 1 s apart and dead-lettered after `max_deliver` deliveries.
+    """
+
+
+class MalformedEvent(EventRefused):
+    """The message is not a CloudEvent, or its `data` does not parse as the declared payload model."""
+
+
+@dataclass(frozen=True)
+class Handles(Generic[Payload]):
+    """One event type's payload model and the handler that receives it parsed.
+
+    The handler is `async def handler(session, payload, event) -> None`: `payload` is `event.data`
+    parsed into `model`, `event` the envelope (for `id`, `time`, `subject`). It runs in the
+    consumer's transaction together with the inbox row; it flushes, never commits.
+    """
+
+    model: type[Payload]
+    handler: Callable[[AsyncSession, Payload, CloudEvent], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A durable consumer: its name, the event types it receives, and its handler."""
+    """A durable consumer: its name and, per event type it receives, the payload model and handler.
+
+    Declare one in the service's `consumers.py`, with the models of `contracts.events`::
+
+        ConsumerSpec(
+            name="deal-income",  # the durable is `<service>-deal-income`; never rename a live one
+            handles={"pricing.deal.concluded": Handles(DealConcluded, on_deal_concluded)},
+        )
+
+        async def on_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None: ...
+
+    servicekit parses `event.data` into the model before the handler runs, so a handler never
+    looks at `event.data` itself. What happens to an event:
+
+    - applied: the handler returned; its effect and the inbox row commit together, then the ack;
+      a redelivery of the same event id finds the inbox row and does nothing (exactly once);
+    - malformed (not a CloudEvent, or `data` does not parse as the model, or a type the spec
+      does not handle): dead-lettered at once with the validation errors as its reason;
+    - refused (the handler raises `EventRefused`): dead-lettered at once with its reason;
+    - failed (any other exception): nothing is kept, retried 1 s apart, dead-lettered after
+      `max_deliver` deliveries.
+
+    A dead letter is never lost: it waits on `KEZHUAN_DLQ` until an operator redrives it. A model
+    may be the catalogue's model or a stricter subclass of it (never an unrelated one), so what
+    the AsyncAPI document says a service consumes is what it accepts.
+    """
 
     name: str
-    event_types: tuple[str, ...]
-    handler: Handler
+    handles: Mapping[str, Handles[Any]]
+
+    def __post_init__(self) -> None:
+        if not self.handles:
+            raise ValueError(f"consumer {self.name} handles no event type")
+        for event_type, handles in self.handles.items():
+            contract = CATALOGUE.get(event_type)
+            if contract is not None and not issubclass(handles.model, contract):
+                raise TypeError(
+                    f"consumer {self.name}: {event_type} carries {contract.__name__}, not {handles.model.__name__}"
+                )
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types this consumer receives (its subject filter)."""
+        return tuple(self.handles)
+
+    def declaration(self) -> list[dict[str, str]]:
+        """Per event type: the payload model and the handler's one-line docstring (for the AsyncAPI document)."""
+        return [
+            {
+                "event_type": event_type,
+                "model": handles.model.__name__,
+                "summary": (handles.handler.__doc__ or "").strip().split("\n")[0],
+            }
+            for event_type, handles in self.handles.items()
+        ]
+
+    def parse(self, event: CloudEvent) -> tuple[Handles[Any], BaseModel]:
+        """The handler for the event's type and its parsed payload; MalformedEvent if either is missing."""
+        handles = self.handles.get(event.type)
+        if handles is None:
+            raise MalformedEvent(f"consumer {self.name} does not handle {event.type}")
+        try:
+            return handles, handles.model.model_validate(event.data)
+        except ValidationError as exc:
+            raise MalformedEvent(f"data is not a valid {handles.model.__name__}: {describe_errors(exc)}") from exc
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Pydantic's errors in one line: `price: must be a decimal string …; unit_id: Field required`."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}" for error in exc.errors()
+    )
 
 
 class ConsumerRunner:
@@ -120,14 +216,19 @@ class ConsumerRunner:
                 await asyncio.sleep(0.5)
 
     async def handle(self, message: Any) -> None:
-        """Apply one message exactly once, then ack."""
+        """Apply one message exactly once, then ack; dead-letter what cannot be applied (see ConsumerSpec)."""
+        deliveries = getattr(message.metadata, "num_delivered", None) or 1
         try:
             event = CloudEvent.model_validate_json(message.data)
-        except ValidationError:
-            log.error("consumer %s: not a CloudEvent, terminating it: %r", self.durable, message.data[:200])
-            await message.term()
+        except ValidationError as exc:
+            await self._dead_letter(
+                message,
+                event_id=unreadable_message_id(message),
+                event_type=(message.subject or "").removeprefix(SUBJECT_PREFIX),
+                reason=f"{MalformedEvent.__name__}: not a CloudEvent: {describe_errors(exc)}",
+                deliveries=deliveries,
+            )
             return
-        deliveries = getattr(message.metadata, "num_delivered", None) or 1
         if deliveries > 1:
             self.redelivered += 1
         request_token = request_id_var.set(event.requestid)
@@ -153,12 +254,24 @@ class ConsumerRunner:
         try:
             try:
                 applied = await self.apply(event)
+            except EventRefused as exc:
+                log.error("consumer %s refused %s %s: %s; dead-lettering it", self.durable, event.type, event.id, exc)
+                await self._dead_letter(
+                    message, event_id=event.id, event_type=event.type, reason=_reason(exc), deliveries=deliveries
+                )
+                return
             except Exception as exc:
                 if deliveries < self.max_deliver:
                     log.exception("consumer %s failed on %s %s; will retry", self.durable, event.type, event.id)
                     await message.nak(delay=1)
                 else:
-                    await self._dead_letter(message, event, exc, deliveries)
+                    log.exception(
+                        "consumer %s failed on %s %s for the %d. time; dead-lettering it",
+                        self.durable, event.type, event.id, deliveries,
+                    )
+                    await self._dead_letter(
+                        message, event_id=event.id, event_type=event.type, reason=_reason(exc), deliveries=deliveries
+                    )
                 return
             if applied:
                 self.applied += 1
@@ -171,12 +284,8 @@ class ConsumerRunner:
             log_fields_var.reset(fields_token)
         await message.ack()
 
-    async def _dead_letter(self, message: Any, event: CloudEvent, exc: Exception, deliveries: int) -> None:
-        """The last delivery failed: keep the event on the dead-letter stream, then stop redelivering it."""
-        log.exception(
-            "consumer %s failed on %s %s for the %d. time; dead-lettering it",
-            self.durable, event.type, event.id, deliveries,
-        )
+    async def _dead_letter(self, message: Any, *, event_id: str, event_type: str, reason: str, deliveries: int) -> None:
+        """Keep the message on the dead-letter stream, then stop redelivering it (or retry if NATS is away)."""
         js = self._link.jetstream()
         try:
             if js is None:
@@ -186,14 +295,14 @@ class ConsumerRunner:
                 service=self.service,
                 durable=self.durable,
                 envelope=message.data,
-                event_id=event.id,
-                event_type=event.type,
-                reason=f"{type(exc).__name__}: {exc}",
+                event_id=event_id,
+                event_type=event_type,
+                reason=reason,
                 deliveries=deliveries,
                 at=real_now(),
             )
         except Exception as failure:  # not kept yet: it must come back and be dead-lettered again
-            log.warning("consumer %s could not dead-letter %s (%s); will retry", self.durable, event.id, failure)
+            log.warning("consumer %s could not dead-letter %s (%s); will retry", self.durable, event_id, failure)
             await message.nak(delay=1)
             return
         self.dead_lettered += 1
@@ -208,7 +317,9 @@ class ConsumerRunner:
         return info.num_pending or 0, info.num_ack_pending or 0, info.num_redelivered or 0
 
     async def apply(self, event: CloudEvent) -> bool:
-        """Run the handler and record the inbox row in one transaction; False if already applied."""
+        """Parse the payload, run its handler and record the inbox row in one transaction; False if
+        already applied. Raises MalformedEvent before any transaction when the payload does not parse."""
+        handles, payload = self.spec.parse(event)
         inbox = self._tables.inbox
         async with self._sessions() as session:
             session.info[ACTOR_KEY] = f"consumer:{self.durable}"
@@ -223,8 +334,14 @@ class ConsumerRunner:
                     )
                     if claimed.rowcount == 0:
                         return False
-                    await self.spec.handler(session, event)
+                    await handles.handler(session, payload, event)
             except IntegrityError:
                 # Another replica applied the same event concurrently; its commit won.
                 return False
         return True
+
+
+def _reason(exc: Exception) -> str:
+    """A dead letter's reason: the exception's class and message."""
+    return f"{type(exc).__name__}: {exc}"
+

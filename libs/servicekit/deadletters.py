@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import CloudEvent
 from servicekit.auth import require_role
@@ -57,8 +57,11 @@ async def publish_dead_letter(
     deliveries: int,
     at: datetime,
 ) -> None:
-    """Put a failed event on the dead-letter stream (de-duplicated per consumer and event)."""
-    body = {
+    """Put a failed event on the dead-letter stream (de-duplicated per consumer and event).
+
+    `envelope` is the message as received: kept as JSON when it is a JSON object, else as `raw` text.
+    """
+    body: dict[str, Any] = {
         "service": service,
         "consumer": durable,
         "event_id": event_id,
@@ -66,7 +69,7 @@ async def publish_dead_letter(
         "reason": reason[:2000],
         "deliveries": deliveries,
         "dead_lettered_at": at.isoformat(),
-        "envelope": orjson.loads(envelope),
+        **_received(envelope),
     }
     await js.publish(
         dead_letter_subject(service, durable),
@@ -75,6 +78,26 @@ async def publish_dead_letter(
         headers={"Nats-Msg-Id": f"{durable}:{event_id}"},
         timeout=5,
     )
+
+
+def unreadable_message_id(message: Any) -> str:
+    """The id to file a message that is no CloudEvent under: its Nats-Msg-Id, else its stream sequence."""
+    headers = message.headers or {}
+    if headers.get("Nats-Msg-Id"):
+        return str(headers["Nats-Msg-Id"])
+    sequence = getattr(getattr(message.metadata, "sequence", None), "stream", None)
+    return f"stream-seq-{sequence}"
+
+
+def _received(envelope: bytes) -> dict[str, Any]:
+    """`{"envelope": {...}}` for a JSON object, else `{"envelope": None, "raw": text}` (a message that is no event)."""
+    try:
+        parsed = orjson.loads(envelope)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return {"envelope": parsed}
+    return {"envelope": None, "raw": envelope.decode("utf-8", "replace")[:10_000]}
 
 
 class DeadLetter(BaseModel):
@@ -88,7 +111,10 @@ class DeadLetter(BaseModel):
     reason: str
     deliveries: int
     dead_lettered_at: datetime
-    envelope: dict[str, Any]
+    envelope: dict[str, Any] | None
+    """The original CloudEvent (or whatever JSON object arrived); None when the message was not JSON."""
+    raw: str | None = None
+    """The message as text when it was not a JSON object."""
 
 
 class DeadLetterPage(BaseModel):
@@ -192,7 +218,10 @@ def dead_letter_router() -> APIRouter:
         runner: ConsumerRunner | None = next((c for c in runtime.consumers if c.durable == letter.consumer), None)
         if runner is None:
             raise InvalidState(f"this service no longer has the consumer {letter.consumer}")
-        event = CloudEvent.model_validate(letter.envelope)
+        try:
+            event = CloudEvent.model_validate(letter.envelope)
+        except ValidationError as exc:
+            raise InvalidState("the dead letter is not a CloudEvent; it can never be applied") from exc
         try:
             applied = await runner.apply(event)
         except Exception as exc:

@@ -1,20 +1,18 @@
 """Each consuming service keeps a replica of every unit's policy, fed by ownership's unit events."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import UnitPolicy
 from contracts.envelope import CloudEvent
-from servicekit.consumers import ConsumerSpec
+from contracts.events import UnitPolicyChanged, UnitRegistered
+from servicekit.consumers import ConsumerSpec, Handles
 
 if TYPE_CHECKING:
     from servicekit.app import Runtime
-
-UNIT_EVENTS = ("ownership.unit.registered", "ownership.unit.policy_changed")
-
 
 def install_unit_policy_table(metadata: MetaData) -> Table:
     """`unit_policies`: the unit's periods as last announced by ownership."""
@@ -30,35 +28,40 @@ def install_unit_policy_table(metadata: MetaData) -> Table:
     )
 
 
-async def apply_unit_event(session: AsyncSession, table: Table, event: CloudEvent) -> None:
+async def apply_unit_event(
+    session: AsyncSession, table: Table, unit: UnitRegistered | UnitPolicyChanged
+) -> None:
     """Upsert a unit's policy; an older version arriving late never overwrites a newer one."""
-    data = event.data
-    policy = UnitPolicy.model_validate(data["policy"])
-    version = int(data.get("version", 1))
-    values = {
-        "notice_days": policy.notice_days,
-        "review_request_days": policy.review_request_days,
-        "patent_change_days": policy.patent_change_days,
-        "version": version,
+    values: dict[str, Any] = {
+        "notice_days": unit.policy.notice_days,
+        "review_request_days": unit.policy.review_request_days,
+        "patent_change_days": unit.policy.patent_change_days,
+        "version": unit.version,
     }
-    if "name" in data:
-        values["name"] = data["name"]
+    if isinstance(unit, UnitRegistered):
+        values["name"] = unit.name
     current = (
-        await session.execute(select(table.c.version).where(table.c.unit_id == data["unit_id"]).with_for_update())
+        await session.execute(select(table.c.version).where(table.c.unit_id == unit.unit_id).with_for_update())
     ).scalar_one_or_none()
     if current is None:
-        await session.execute(table.insert().values(unit_id=data["unit_id"], **{"name": "", **values}))
-    elif version > current:
-        await session.execute(update(table).where(table.c.unit_id == data["unit_id"]).values(**values))
+        await session.execute(table.insert().values(unit_id=unit.unit_id, **{"name": "", **values}))
+    elif unit.version > current:
+        await session.execute(update(table).where(table.c.unit_id == unit.unit_id).values(**values))
 
 
 def unit_policy_consumer(table: Table) -> ConsumerSpec:
     """The durable consumer that keeps `unit_policies` current."""
 
-    async def handle(session: AsyncSession, event: CloudEvent) -> None:
-        await apply_unit_event(session, table, event)
+    async def handle(session: AsyncSession, unit: UnitRegistered | UnitPolicyChanged, event: CloudEvent) -> None:
+        await apply_unit_event(session, table, unit)
 
-    return ConsumerSpec(name="unit-policies", event_types=UNIT_EVENTS, handler=handle)
+    return ConsumerSpec(
+        name="unit-policies",
+        handles={
+            "ownership.unit.registered": Handles(UnitRegistered, handle),
+            "ownership.unit.policy_changed": Handles(UnitPolicyChanged, handle),
+        },
+    )
 
 
 async def get_unit_policy(runtime: "Runtime", session: AsyncSession, table: Table, unit_id: str) -> UnitPolicy | None:

@@ -154,3 +154,14 @@ async def test_asyncapi_is_valid_3_0_and_catalogues_every_event_the_client_journ
         "pricing.transaction.opened", "pricing.notice.published", "pricing.notice.closed", "pricing.deal.concluded",
         "finance.income.recorded", "finance.reward.granted",
     })
+
+
+async def test_asyncapi_says_what_each_running_service_consumes(running: RunningSystem) -> None:
+    operations = (await running.http.get("/asyncapi.json")).json()["operations"]
+    receiving = {name.removesuffix(".receive") for name, op in operations.items() if op["action"] == "receive"}
+    assert {
+        "ownership-deals.pricing.deal.concluded",
+        "finance-deal-income.pricing.deal.concluded",
+        "exemption-pricing-record.pricing.record.appended",
+        "pricing-unit-policies.ownership.unit.registered",
+    } <= receiving

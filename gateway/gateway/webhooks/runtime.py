@@ -17,6 +17,8 @@ from gateway.webhooks import service
 from gateway.webhooks.service import Attempt, RetryPolicy
 from gateway.webhooks.signing import signed_headers
 from servicekit.clock import real_now
+from servicekit.consumers import describe_errors
+from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.db import create_engine, create_sessionmaker
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
@@ -126,9 +128,8 @@ class WebhookRuntime:
                 event = CloudEvent.model_validate_json(message.data)
                 events.append((event, message.data, message.metadata.timestamp))
                 valid.append(message)
-            except ValidationError:
-                log.error("webhook dispatcher: not a CloudEvent, terminating it: %r", message.data[:200])
-                await message.term()
+            except ValidationError as exc:
+                await self._dead_letter(message, exc)
         try:
             async with self.sessions() as session, session.begin():
                 recorded = await service.record_events(session, events=events, now=real_now())
@@ -141,6 +142,31 @@ class WebhookRuntime:
         self.events_recorded += recorded.events
         if recorded.deliveries:
             self._due.set()
+
+    async def _dead_letter(self, message: Any, exc: ValidationError) -> None:
+        """A message that is no CloudEvent cannot become a webhook: keep it on the dead-letter stream
+        (`kezhuan-dlq.gateway.gateway-webhooks`) before terminating it, or have it redelivered."""
+        log.error("webhook dispatcher: not a CloudEvent, dead-lettering it: %r", message.data[:200])
+        js = self.nats.jetstream()
+        try:
+            if js is None:
+                raise ConnectionError("NATS is not connected")
+            await publish_dead_letter(
+                js,
+                service="gateway",
+                durable=DURABLE,
+                envelope=message.data,
+                event_id=unreadable_message_id(message),
+                event_type=(message.subject or "").removeprefix(SUBJECT_PREFIX),
+                reason=f"MalformedEvent: not a CloudEvent: {describe_errors(exc)}",
+                deliveries=getattr(message.metadata, "num_delivered", None) or 1,
+                at=real_now(),
+            )
+        except Exception as failure:
+            log.warning("webhook dispatcher could not dead-letter a message (%s); will retry", failure)
+            await message.nak(delay=1)
+            return
+        await message.term()
 
     async def _deliver_forever(self) -> None:
         while True:

@@ -9,10 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import STREAM, CloudEvent
-from servicekit.consumers import ConsumerRunner, ConsumerSpec
+from contracts.events import EventPayload
+from servicekit.consumers import ConsumerRunner, ConsumerSpec, EventRefused, Handles
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
 POISON_TYPE = "ownership.poison_test.happened"
+
+
+class Marked(EventPayload):
+    marker: str
 
 
 class PoisonableHandler:
@@ -23,8 +28,8 @@ class PoisonableHandler:
         self.fixed = False
         self.applied: list[str] = []
 
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
-        if event.data.get("marker") == self.poison and not self.fixed:
+    async def __call__(self, session: AsyncSession, payload: Marked, event: CloudEvent) -> None:
+        if payload.marker == self.poison and not self.fixed:
             raise ValueError(f"cannot handle marker {self.poison}")
         self.applied.append(event.id)
 
@@ -37,7 +42,7 @@ async def test_a_poisoned_event_is_dead_lettered_then_redriven_once_after_the_fi
     admin = system.auth("platform_admin")
     poison = uuid.uuid4().hex
     handler = PoisonableHandler(poison)
-    spec = ConsumerSpec(name=f"poison-{poison[:8]}", event_types=(POISON_TYPE,), handler=handler)
+    spec = ConsumerSpec(name=f"poison-{poison[:8]}", handles={POISON_TYPE: Handles(Marked, handler)})
     runner = ConsumerRunner("ownership", spec, runtime.sessions, runtime.tables, runtime.nats, 3)
     runtime.consumers.append(runner)
     task = asyncio.create_task(runner.run())
@@ -86,6 +91,46 @@ async def test_a_poisoned_event_is_dead_lettered_then_redriven_once_after_the_fi
             ).scalar_one()
         assert rows == 1
         assert handler.applied.count(poisoned) == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        runtime.consumers.remove(runner)
+        connection = await nats.connect(nats_url)
+        try:
+            await connection.jetstream().delete_consumer(STREAM, runner.durable)
+        finally:
+            await connection.close()
+
+
+async def test_a_refused_event_is_dead_lettered_on_its_first_delivery_with_the_reason(
+    system: InProcessSystem, nats_url: str
+) -> None:
+    runtime = system.runtime("ownership")
+    marker = uuid.uuid4().hex
+    event_type = f"ownership.refusal_test.{marker[:8]}"  # its own type: this durable sees no earlier test's events
+    applied: list[str] = []
+
+    async def refuse_unknown(session: AsyncSession, payload: Marked, event: CloudEvent) -> None:
+        if payload.marker != "known":
+            raise EventRefused(f"marker {payload.marker} is unknown here")
+        applied.append(event.id)
+
+    spec = ConsumerSpec(name=f"refusing-{marker[:8]}", handles={event_type: Handles(Marked, refuse_unknown)})
+    runner = ConsumerRunner("ownership", spec, runtime.sessions, runtime.tables, runtime.nats, 20)
+    runtime.consumers.append(runner)
+    task = asyncio.create_task(runner.run())
+    try:
+        refused = await publish_event(nats_url, event_type, "refused", {"marker": marker})
+        known = await publish_event(nats_url, event_type, "known", {"marker": "known"})
+        await eventually(lambda: _true(runner.dead_lettered == 1 and known in applied), timeout=20)
+        [letter] = [
+            item
+            for item in (await runtime.dead_letters.page(0, 200))[0]
+            if item.consumer == runner.durable and item.event_id == refused
+        ]
+        assert letter.deliveries == 1, "a refusal is not retried"
+        assert letter.reason == f"EventRefused: marker {marker} is unknown here"
+        assert applied == [known] and runner.redelivered == 0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

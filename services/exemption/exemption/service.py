@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -316,10 +316,3 @@ async def close_expired_review_windows(session: AsyncSession, now: datetime) -> 
         stored = _load(row)
         await _save(row, stored, domain.advance(stored, now), session)
 
-
-def parse_record_event(data: dict[str, Any]) -> tuple[str, str | None, RecordStep] | None:
-    """(transaction_id, unit_id, step) of a `pricing.record.appended` payload; None when malformed."""
-    try:
-        return str(data["transaction_id"]), data.get("unit_id"), RecordStep.model_validate(data)
-    except (KeyError, ValidationError, TypeError):
-        return None

@@ -1,12 +1,11 @@
 """Finance use cases: load → domain decides → save → outbox, in the caller's transaction."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,7 +72,6 @@ from servicekit.pagination import Page, decode_cursor, page_of
 if TYPE_CHECKING:
     from servicekit.app import Runtime
 
-log = logging.getLogger("kezhuan.finance")
 SOURCE = "finance"
 UNIT_READERS = ("department", "platform_admin")
 FUND_READERS = ("platform_admin", "platform_company", "department")
@@ -165,48 +163,32 @@ def _event_time(event: CloudEvent) -> datetime:
     return event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
 
 
-def _payload(model: type[BaseModel], event: CloudEvent) -> Any:
-    """The event's data as its contract model, or None (logged) when a producer sent garbage.
-
-    A malformed payload can never become valid by retrying, so it is recorded as seen and skipped.
-    """
-    try:
-        return model.model_validate(event.data)
-    except ValidationError:
-        log.error("finance: %s %s has an invalid payload; skipped", event.type, event.id)
-        return None
-
-
-async def on_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def on_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """FIN-1: a concluded transfer, licence or investment deal is income of the unit (amount = price)."""
-    deal = _payload(DealConcluded, event)
-    if deal is not None:
-        await record_income(
-            session,
-            source="deal",
-            source_id=deal.transaction_id,
-            unit_id=deal.unit_id,
-            achievement_id=deal.achievement_id,
-            amount=deal.price,
-            kind=deal.kind,
-            now=_event_time(event),
-        )
+    await record_income(
+        session,
+        source="deal",
+        source_id=deal.transaction_id,
+        unit_id=deal.unit_id,
+        achievement_id=deal.achievement_id,
+        amount=deal.price,
+        kind=deal.kind,
+        now=_event_time(event),
+    )
 
 
-async def on_licence_granted(session: AsyncSession, event: CloudEvent) -> None:
+async def on_licence_granted(session: AsyncSession, licence: LicenceGranted, event: CloudEvent) -> None:
     """FIN-1: a pay-later licence's fee is income of the unit (amount = fee)."""
-    licence = _payload(LicenceGranted, event)
-    if licence is not None:
-        await record_income(
-            session,
-            source="licence",
-            source_id=licence.licence_id,
-            unit_id=licence.unit_id,
-            achievement_id=licence.achievement_id,
-            amount=licence.fee,
-            kind="license",
-            now=_event_time(event),
-        )
+    await record_income(
+        session,
+        source="licence",
+        source_id=licence.licence_id,
+        unit_id=licence.unit_id,
+        achievement_id=licence.achievement_id,
+        amount=licence.fee,
+        kind="license",
+        now=_event_time(event),
+    )
 
 
 async def get_income(session: AsyncSession, *, actor: Principal, income_id: str) -> IncomeRead:
@@ -618,11 +600,16 @@ async def get_horizontal_investment(session: AsyncSession, *, actor: Principal, 
 # ---------------------------------------------------------------- subsidies (FIN-8)
 
 
-async def on_challenge_landed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_challenge_landed(session: AsyncSession, landed: ChallengeLanded, event: CloudEvent) -> None:
     """FIN-8: remember a landed challenge, so it may receive a challenge award."""
-    landed = _payload(ChallengeLanded, event)
-    if landed is not None and await repository.get_landed_challenge(session, landed.challenge_id) is None:
-        session.add(LandedChallenge(challenge_id=landed.challenge_id, landed_on=landed.landed_on, details=event.data))
+    if await repository.get_landed_challenge(session, landed.challenge_id) is None:
+        session.add(
+            LandedChallenge(
+                challenge_id=landed.challenge_id,
+                landed_on=landed.landed_on,
+                details=landed.model_dump(mode="json", exclude_unset=True),
+            )
+        )
         await session.flush()
 
 
@@ -694,10 +681,11 @@ def receivable_read(receivable: Receivable) -> ReceivableRead:
     return ReceivableRead.model_validate(receivable, from_attributes=True)
 
 
-async def on_equity_transfer_completed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_equity_transfer_completed(
+    session: AsyncSession, transfer: EquityTransferCompleted, event: CloudEvent
+) -> None:
     """FIN-9: an agreed_return equity transfer opens a contingent receivable (once per transfer)."""
-    transfer = _payload(EquityTransferCompleted, event)
-    if transfer is None or transfer.mode != "agreed_return":
+    if transfer.mode != "agreed_return":
         return
     if await repository.get_receivable_by_transfer(session, transfer.equity_transfer_id) is not None:
         return

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from contracts.envelope import CloudEvent
+from contracts.events import DealConcluded
 from finance import service
 from finance.models import Income
+from servicekit.consumers import Handles
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
 INCOMES = "/api/v1/incomes"
@@ -105,18 +107,20 @@ async def test_consumer_killed_mid_handling_records_the_income_once_on_redeliver
         subject=transaction_id,
         data=_deal(unit_id, transaction_id),
     )
-    original = runner.spec.handler
+    original = runner.spec
 
-    async def crash_after_writing(session, incoming) -> None:
-        await original(session, incoming)
+    async def crash_after_writing(session, deal: DealConcluded, incoming: CloudEvent) -> None:
+        await service.on_deal_concluded(session, deal, incoming)
         raise RuntimeError("process killed after the income was written, before commit")
 
-    runner.spec = dataclasses.replace(runner.spec, handler=crash_after_writing)
+    runner.spec = dataclasses.replace(
+        original, handles={"pricing.deal.concluded": Handles(DealConcluded, crash_after_writing)}
+    )
     try:
         with pytest.raises(RuntimeError):
             await runner.apply(event)
     finally:
-        runner.spec = dataclasses.replace(runner.spec, handler=original)
+        runner.spec = original
     assert await _count(system, transaction_id) == 0  # nothing half-applied
     assert await runner.apply(event) is True  # redelivery applies it
     assert await runner.apply(event) is False  # and a further redelivery is a no-op
@@ -162,10 +166,13 @@ async def test_income_list_is_scoped_to_the_unit_and_paginated(system: InProcess
     assert (await client.get(f"{INCOMES}/{income_id}", headers=system.auth("unit_admin", unit_id))).status_code == 200
 
 
-async def test_malformed_deal_event_is_skipped_not_retried_forever(system: InProcessSystem, nats_url: str) -> None:
+async def test_malformed_deal_event_is_dead_lettered_at_once_not_retried_forever(system: InProcessSystem, nats_url: str) -> None:
     unit_id = f"unit-{uuid.uuid4().hex}"
-    await publish_event(nats_url, "pricing.deal.concluded", "x", {"unit_id": unit_id, "price": 12.5})
+    malformed = await publish_event(nats_url, "pricing.deal.concluded", "x", {"unit_id": unit_id, "price": 12.5})
     marker = uuid.uuid4().hex
     await publish_event(nats_url, "pricing.deal.concluded", marker, _deal(unit_id, marker))
     items = await eventually(lambda: _incomes_when(system, unit_id, 1), timeout=10)
     assert [i["transaction_id"] for i in items] == [marker]
+    letters = (await system.clients["finance"].get("/api/v1/dead-letters", params={"limit": 200}, headers=system.auth("platform_admin"))).json()
+    [letter] = [item for item in letters["items"] if item["event_id"] == malformed and item["consumer"] == "finance-deal-income"]
+    assert letter["deliveries"] == 1 and "price" in letter["reason"]

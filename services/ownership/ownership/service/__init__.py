@@ -15,7 +15,6 @@ from ownership.service.achievements import (
 from ownership.service.deals import (
     apply_deal_concluded,
     apply_horizontal_investment,
-    apply_pricing_event,
     apply_record_appended,
     apply_transaction_opened,
 )
@@ -36,8 +35,7 @@ from ownership.service.transfers import transfer_equity
 from ownership.service.units import change_policy, get_unit, register_unit
 
 __all__ = [
-    "add_compliance_record", "apply_deal_concluded", "apply_horizontal_investment", "apply_pricing_event",
-    "apply_record_appended",
+    "add_compliance_record", "apply_deal_concluded", "apply_horizontal_investment", "apply_record_appended",
     "apply_transaction_opened", "change_policy", "convert_usage_right", "correct_achievement", "evaluate_institution",
     "exclude_from_pool", "extend_usage_right", "get_achievement", "get_empowerment", "get_institution", "get_pool",
     "get_publication", "get_rights", "get_separate_ledger", "get_technology_manager", "get_unit",

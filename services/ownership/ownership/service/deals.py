@@ -2,13 +2,10 @@
 investments — each applied once to the achievement's rights record (OWN-16, OWN-9, OWN-10, FIN-2, ORG-2)."""
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.common import parse_two_place_decimal
 from contracts.envelope import CloudEvent
 from contracts.events import DealConcluded, HorizontalInvestmentRecorded, RecordAppended, TransactionOpened
 from ownership import repository
@@ -17,8 +14,6 @@ from ownership.models import ConcludedDeal, StateEquity, TechnologyManagerDeal
 from ownership.service.common import aggregate_of, save_aggregate
 from servicekit.clock import shanghai_day
 from servicekit.outbox import new_id
-
-log = logging.getLogger("kezhuan.ownership")
 
 CLOSING_STEPS = ("withdrawn", "auction_closed")
 """Record steps after which a transaction is no longer open without a deal (a won auction concludes instead)."""
@@ -33,13 +28,8 @@ def _day(value: object) -> date | None:
     return date.fromisoformat(str(value)) if value else None
 
 
-async def apply_transaction_opened(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_transaction_opened(session: AsyncSession, opened: TransactionOpened, event: CloudEvent) -> None:
     """An opened transaction is open in the rights record until it concludes, is withdrawn or fails (OWN-16)."""
-    try:
-        opened = TransactionOpened.model_validate(event.data)
-    except ValidationError:
-        log.error("pricing.transaction.opened %s has an invalid payload; ignored", event.id)
-        return
     row = await repository.get_achievement(session, opened.achievement_id, for_update=True)
     if row is None:
         return
@@ -57,13 +47,8 @@ async def apply_transaction_opened(session: AsyncSession, event: CloudEvent) -> 
     await session.flush()
 
 
-async def apply_record_appended(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_record_appended(session: AsyncSession, step: RecordAppended, event: CloudEvent) -> None:
     """A withdrawal, or an auction that closed without a winner, closes the transaction (OWN-16)."""
-    try:
-        step = RecordAppended.model_validate(event.data)
-    except ValidationError:
-        log.error("pricing.record.appended %s has an invalid payload; ignored", event.id)
-        return
     if step.step not in CLOSING_STEPS or (step.step == "auction_closed" and step.details.get("winning_bid_id")):
         return
     row = await repository.get_achievement(session, step.achievement_id, for_update=True)
@@ -74,15 +59,11 @@ async def apply_record_appended(session: AsyncSession, event: CloudEvent) -> Non
     await session.flush()
 
 
-async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """A concluded deal's effect, decided by the aggregate: a licence in force, a transfer disposing, an
     investment recorded; transformed and out of the pool (OWN-9, OWN-10, OWN-16). An investment of a
-    separately managed achievement adds state equity (OWN-7); named technology managers count it (ORG-2)."""
-    try:
-        deal = DealConcluded.model_validate(event.data)
-    except ValidationError:
-        log.error("pricing.deal.concluded %s has an invalid payload; ignored", event.id)
-        return
+    separately managed achievement adds state equity (OWN-7); named technology managers count it (ORG-2).
+    A deal on an achievement this service does not know is still kept (concluded_deals), so it is never lost."""
     # Keyed by transaction: the same deal announced twice (even under new event ids) acts once.
     if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
         return
@@ -115,22 +96,15 @@ async def apply_deal_concluded(session: AsyncSession, event: CloudEvent) -> None
     await session.flush()
 
 
-async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) -> None:
+async def apply_horizontal_investment(
+    session: AsyncSession, investment: HorizontalInvestmentRecorded, event: CloudEvent
+) -> None:
     """State equity formed with horizontal-project surplus funds enters the separate ledger (OWN-7, FIN-2);
     the achievement put in as the technology stake counts as transformed (FIN-2)."""
-    try:
-        investment = HorizontalInvestmentRecorded.model_validate(event.data)
-    except ValidationError:
-        log.error("finance.horizontal_investment.recorded %s has an invalid payload; ignored", event.id)
-        return
     if await repository.get_state_equity_for_investment(session, investment.investment_id) is not None:
         return
-    try:
-        # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
-        stated = event.data.get("state_equity_value")
-        value = parse_two_place_decimal(stated) if stated is not None else None
-    except ValueError:
-        value = None
+    # Contract 6: state_equity_value is the unit's stake (technology valuation + cash) when sent.
+    value = investment.state_equity_value
     if value is None:
         value = investment.technology_valuation + investment.cash_amount
     at = _instant_of(event)
@@ -151,13 +125,3 @@ async def apply_horizontal_investment(session: AsyncSession, event: CloudEvent) 
             ))
     await session.flush()
 
-
-async def apply_pricing_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Route one pricing event to its effect on the rights record."""
-    handler = {
-        "pricing.transaction.opened": apply_transaction_opened,
-        "pricing.record.appended": apply_record_appended,
-        "pricing.deal.concluded": apply_deal_concluded,
-    }.get(event.type)
-    if handler is not None:
-        await handler(session, event)
