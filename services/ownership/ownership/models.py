@@ -159,6 +159,25 @@ class ConcludedDeal(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PricingTransaction(Base):
+    """A pricing transaction as ownership learnt it from pricing's events (OWN-16): `open` until it is
+    `concluded`, or `closed` by a withdrawal or an auction without a winner."""
+
+    __tablename__ = "pricing_transactions"
+    __table_args__ = (Index("ix_pricing_transactions_achievement_id_state", "achievement_id", "state"),)
+
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    scope: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    last_step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
 class Institution(Base):
     """A transfer office, university science park or incubator (ORG-1)."""
 

@@ -17,6 +17,7 @@ from ownership.models import (
     InstitutionEvaluation,
     InstitutionUnit,
     PoolPublication,
+    PricingTransaction,
     StateEquity,
     TechnologyManager,
     TechnologyManagerDeal,
@@ -134,6 +135,21 @@ async def list_achievement_empowerments(session: AsyncSession, achievement_id: s
 async def list_compliance_kinds(session: AsyncSession, achievement_id: str) -> frozenset[str]:
     statement = select(ComplianceRecord.kind).where(ComplianceRecord.achievement_id == achievement_id).distinct()
     return frozenset((await session.execute(statement)).scalars())
+
+
+async def list_open_transactions(session: AsyncSession, achievement_id: str) -> list[PricingTransaction]:
+    """The achievement's transactions that pricing has open, in the order they opened (OWN-16)."""
+    statement = (
+        select(PricingTransaction)
+        .where(PricingTransaction.achievement_id == achievement_id, PricingTransaction.state == "open")
+        .order_by(PricingTransaction.opened_on, PricingTransaction.transaction_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_pricing_transaction(session: AsyncSession, transaction_id: str) -> PricingTransaction | None:
+    statement = select(PricingTransaction).where(PricingTransaction.transaction_id == transaction_id).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def list_ownership_empowerments(session: AsyncSession, achievement_id: str) -> list[Empowerment]:

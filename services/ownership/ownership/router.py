@@ -36,6 +36,7 @@ from ownership.schemas import (
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
+from servicekit.problems import PROBLEM_RESPONSES
 from servicekit.web import Ctx, service_router, PublicCtx
 
 router = service_router(prefix="/api/v1", tags=["ownership"])
@@ -265,7 +266,10 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
     status_code=410,
     response_model=None,
     summary="Gone: pay-later licences are licence transactions in pricing (OWN-9, POST /api/v1/transactions)",
-    responses={410: {"description": "Gone (OWN-9): open a licence transaction with payment.mode pay_later"}},
+    responses={410: {
+        "description": "Gone (OWN-9): open a licence transaction with payment.mode pay_later",
+        "content": PROBLEM_RESPONSES[422]["content"],
+    }},
 )
 async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> NoReturn:
     """Gone (OWN-9): a pay-later licence is a licence transaction in pricing, `POST /api/v1/transactions`."""

@@ -135,7 +135,7 @@ def _rights_record_from_history() -> None:
     """The rights record (OWN-16) starts from what was already granted: pay-later licences of the old endpoint
     (OWN-9 revised) and the deals already concluded become its licences, transfers and investments."""
     connection = op.get_bind()
-    empty = {"licences": [], "transfers": [], "investments": [], "open": [], "closed": []}
+    empty = {"licences": [], "transfers": [], "investments": []}
     by_achievement: dict[str, dict] = {}
     licences = connection.execute(
         sa.text("SELECT id, achievement_id, licensee, fee FROM pay_later_licences ORDER BY created_at, id")
@@ -146,7 +146,6 @@ def _rights_record_from_history() -> None:
             "transaction_id": row["id"], "licensee": _json(row["licensee"]), "scope": "ordinary", "start_on": None,
             "end_on": None, "pay_later": True, "price": str(row["fee"]),
         })
-        rights["closed"].append(row["id"])
     deals = connection.execute(sa.text(
         "SELECT transaction_id, achievement_id, kind, price, counterparty, received_at FROM concluded_deals "
         "ORDER BY received_at, transaction_id"
@@ -163,7 +162,6 @@ def _rights_record_from_history() -> None:
                 "transaction_id": row["transaction_id"], "counterparty": _json(row["counterparty"]),
                 "price": str(row["price"]), "concluded_at": _instant(row["received_at"]), "source": "deal",
             })
-        rights["closed"].append(row["transaction_id"])
     for achievement_id, rights in by_achievement.items():
         connection.execute(
             sa.text("UPDATE achievements SET rights = :rights WHERE id = :id"),

@@ -33,7 +33,6 @@ from ownership.domain.rights import (
     Disposal,
     Holding,
     Licence,
-    OpenTransaction,
     Rights,
     RightsStatus,
     current_ownership,
@@ -333,25 +332,7 @@ class Achievement:
         new = self._bumped(holdings=self._with_holding(passed))
         return Decided(new, [Event("ownership.equity_transfer.completed", transfer_id, event)])
 
-    # --- what pricing tells (OWN-16, PRC-11) -------------------------------------------------
-
-    def open_transaction(self, transaction: OpenTransaction) -> Achievement:
-        """A transaction opened in pricing is open here until it concludes, is withdrawn or fails."""
-        if self.rights.knows(transaction.transaction_id):
-            return self
-        rights = replace(self.rights, open_transactions=(*self.rights.open_transactions, transaction))
-        return replace(self, rights=rights)
-
-    def close_transaction(self, transaction_id: str) -> Achievement:
-        """A withdrawn or failed transaction is no longer open (and a late `opened` cannot reopen it)."""
-        return replace(self, rights=self._closing(transaction_id))
-
-    def _closing(self, transaction_id: str) -> Rights:
-        return replace(
-            self.rights,
-            open_transactions=tuple(t for t in self.rights.open_transactions if t.transaction_id != transaction_id),
-            closed_transaction_ids=self.rights.closed_transaction_ids | {transaction_id},
-        )
+    # --- what pricing's deals and finance's investments did (OWN-16, PRC-11, FIN-2) -----------
 
     def conclude_deal(
         self,
@@ -367,10 +348,13 @@ class Achievement:
     ) -> Achievement:
         """A concluded deal's effect (OWN-9, OWN-10, OWN-16): the licence enters in force, a transfer disposes,
         an investment is recorded; the achievement is transformed and leaves the pool. Applied once."""
-        if transaction_id in self.rights.closed_transaction_ids:
+        if self.rights.recorded(transaction_id):
             return self
         opened = next((t for t in self.rights.open_transactions if t.transaction_id == transaction_id), None)
-        rights = self._closing(transaction_id)
+        rights = replace(
+            self.rights,
+            open_transactions=tuple(t for t in self.rights.open_transactions if t.transaction_id != transaction_id),
+        )
         if kind == "license":
             terms = licence or {}
             start_on = _day(terms.get("start_on")) or (opened.opened_on if opened else None) or concluded_on
@@ -391,14 +375,10 @@ class Achievement:
         self, *, investment_id: str, enterprise: dict[str, Any], value: Decimal, at: datetime
     ) -> Achievement:
         """FIN-2: put in as the technology stake of a horizontal-fund investment, it counts as transformed."""
-        if investment_id in self.rights.closed_transaction_ids:
+        if self.rights.recorded(investment_id):
             return self
         stake = Disposal(investment_id, enterprise, value, at.isoformat(), source="horizontal_investment")
-        rights = replace(
-            self.rights,
-            investments=(*self.rights.investments, stake),
-            closed_transaction_ids=self.rights.closed_transaction_ids | {investment_id},
-        )
+        rights = replace(self.rights, investments=(*self.rights.investments, stake))
         return self._bumped(rights=rights, transformed_at=self.transformed_at or at)
 
 

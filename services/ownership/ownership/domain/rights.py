@@ -5,7 +5,7 @@ reads them. `disposed` means the unit holds nothing it can still dispose of (M (
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -94,13 +94,11 @@ class Rights:
     transfers: tuple[Disposal, ...] = ()
     investments: tuple[Disposal, ...] = ()
     open_transactions: tuple[OpenTransaction, ...] = ()
-    closed_transaction_ids: frozenset[str] = field(default_factory=frozenset)
 
-    def knows(self, transaction_id: str) -> bool:
-        """True when the transaction is already open, or closed in any way (events may arrive twice)."""
-        return (
-            transaction_id in self.closed_transaction_ids
-            or any(t.transaction_id == transaction_id for t in self.open_transactions)
+    def recorded(self, transaction_id: str) -> bool:
+        """True when a deal (or horizontal investment) of this id is already in the record (events may come twice)."""
+        return any(
+            entry.transaction_id == transaction_id for entry in (*self.licences, *self.transfers, *self.investments)
         )
 
 
@@ -143,8 +141,8 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def rights_from_json(data: dict[str, Any] | None) -> Rights:
-    """Read the stored rights record."""
+def rights_from_json(data: dict[str, Any] | None, open_transactions: tuple[OpenTransaction, ...] = ()) -> Rights:
+    """Read the stored rights record, with the transactions pricing has open for the achievement."""
     data = data or {}
     return Rights(
         licences=tuple(
@@ -161,18 +159,7 @@ def rights_from_json(data: dict[str, Any] | None) -> Rights:
         ),
         transfers=tuple(_disposal(item) for item in data.get("transfers", [])),
         investments=tuple(_disposal(item) for item in data.get("investments", [])),
-        open_transactions=tuple(
-            OpenTransaction(
-                transaction_id=item["transaction_id"],
-                kind=item["kind"],
-                scope=item.get("scope"),
-                start_on=_day(item.get("start_on")),
-                end_on=_day(item.get("end_on")),
-                opened_on=_day(item.get("opened_on")),
-            )
-            for item in data.get("open", [])
-        ),
-        closed_transaction_ids=frozenset(data.get("closed", [])),
+        open_transactions=open_transactions,
     )
 
 
@@ -187,7 +174,7 @@ def _disposal(item: dict[str, Any]) -> Disposal:
 
 
 def rights_to_json(rights: Rights) -> dict[str, Any]:
-    """The rights record as stored."""
+    """The rights record as stored (open transactions live in their own table, as pricing reports them)."""
     return {
         "licences": [
             {
@@ -203,18 +190,6 @@ def rights_to_json(rights: Rights) -> dict[str, Any]:
         ],
         "transfers": [_disposal_json(d) for d in rights.transfers],
         "investments": [_disposal_json(d) for d in rights.investments],
-        "open": [
-            {
-                "transaction_id": t.transaction_id,
-                "kind": t.kind,
-                "scope": t.scope,
-                "start_on": _iso(t.start_on),
-                "end_on": _iso(t.end_on),
-                "opened_on": _iso(t.opened_on),
-            }
-            for t in rights.open_transactions
-        ],
-        "closed": sorted(rights.closed_transaction_ids),
     }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownership import repository
 from ownership.domain.achievement import Achievement, Decided
-from ownership.domain.rights import Holding, rights_from_json, rights_to_json
+from ownership.domain.rights import Holding, OpenTransaction, rights_from_json, rights_to_json
 from ownership.models import INFRA
 from ownership.models import Achievement as AchievementRow
 from ownership.models import Empowerment
@@ -66,9 +66,14 @@ def holding_of(empowerment: Empowerment) -> Holding:
 
 
 async def aggregate_of(session: AsyncSession, row: AchievementRow, *, with_records: bool = True) -> Achievement:
-    """Build the aggregate from its row, its empowerments and (for the gates) its compliance records."""
+    """Build the aggregate from its row, its empowerments, the transactions pricing has open for it and
+    (for the gates) its compliance records."""
     empowerments = await repository.list_achievement_empowerments(session, row.id)
     kinds = await repository.list_compliance_kinds(session, row.id) if with_records else frozenset()
+    open_transactions = tuple(
+        OpenTransaction(t.transaction_id, t.kind or "unknown", t.scope, t.start_on, t.end_on, t.opened_on)
+        for t in await repository.list_open_transactions(session, row.id)
+    )
     return Achievement(
         id=row.id,
         unit_id=row.unit_id,
@@ -91,7 +96,7 @@ async def aggregate_of(session: AsyncSession, row: AchievementRow, *, with_recor
         pool_excluded=row.pool_excluded,
         pool_exclusion_reason=row.pool_exclusion_reason,
         holdings=tuple(holding_of(e) for e in empowerments),
-        rights=rights_from_json(row.rights),
+        rights=rights_from_json(row.rights, open_transactions),
     )
 
 

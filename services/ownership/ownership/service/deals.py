@@ -9,14 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import CloudEvent
 from contracts.events import DealConcluded, HorizontalInvestmentRecorded, RecordAppended, TransactionOpened
 from ownership import repository
-from ownership.domain.rights import OpenTransaction
-from ownership.models import ConcludedDeal, StateEquity, TechnologyManagerDeal
+from ownership.domain.transactions import TransactionState, closing_state
+from ownership.models import ConcludedDeal, PricingTransaction, StateEquity, TechnologyManagerDeal
 from ownership.service.common import aggregate_of, save_aggregate
 from servicekit.clock import shanghai_day
 from servicekit.outbox import new_id
-
-CLOSING_STEPS = ("withdrawn", "auction_closed")
-"""Record steps after which a transaction is no longer open without a deal (a won auction concludes instead)."""
 
 
 def _instant_of(event: CloudEvent) -> datetime:
@@ -25,37 +22,41 @@ def _instant_of(event: CloudEvent) -> datetime:
 
 
 def _day(value: object) -> date | None:
-    return date.fromisoformat(str(value)) if value else None
+    """A licence term's day as pricing sent it; a day it could not have meant is left open."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _transaction(session: AsyncSession, transaction_id: str, achievement_id: str, unit_id: str) -> PricingTransaction:
+    """The transaction as ownership knows it, created `open` at the first event that names it (events may be reordered)."""
+    known = await repository.get_pricing_transaction(session, transaction_id)
+    if known is None:
+        known = PricingTransaction(
+            transaction_id=transaction_id, achievement_id=achievement_id, unit_id=unit_id, state=TransactionState.OPEN
+        )
+        session.add(known)
+    return known
 
 
 async def apply_transaction_opened(session: AsyncSession, opened: TransactionOpened, event: CloudEvent) -> None:
     """An opened transaction is open in the rights record until it concludes, is withdrawn or fails (OWN-16)."""
-    row = await repository.get_achievement(session, opened.achievement_id, for_update=True)
-    if row is None:
-        return
-    achievement = await aggregate_of(session, row, with_records=False)
+    known = await _transaction(session, opened.transaction_id, opened.achievement_id, opened.unit_id)
     licence = opened.licence or {}
-    transaction = OpenTransaction(
-        transaction_id=opened.transaction_id,
-        kind=opened.kind,
-        scope=(licence.get("scope") or "ordinary") if opened.kind == "license" else None,
-        start_on=_day(licence.get("start_on")),
-        end_on=_day(licence.get("end_on")),
-        opened_on=shanghai_day(_instant_of(event)),
-    )
-    save_aggregate(row, achievement.open_transaction(transaction))
+    known.kind = opened.kind
+    known.scope = (licence.get("scope") or "ordinary") if opened.kind == "license" else None
+    known.start_on = _day(licence.get("start_on"))
+    known.end_on = _day(licence.get("end_on"))
+    known.opened_on = shanghai_day(_instant_of(event))
     await session.flush()
 
 
 async def apply_record_appended(session: AsyncSession, step: RecordAppended, event: CloudEvent) -> None:
-    """A withdrawal, or an auction that closed without a winner, closes the transaction (OWN-16)."""
-    if step.step not in CLOSING_STEPS or (step.step == "auction_closed" and step.details.get("winning_bid_id")):
-        return
-    row = await repository.get_achievement(session, step.achievement_id, for_update=True)
-    if row is None:
-        return
-    achievement = await aggregate_of(session, row, with_records=False)
-    save_aggregate(row, achievement.close_transaction(step.transaction_id))
+    """Each step keeps the transaction known; a withdrawal, or an auction closed without a winner, closes it (OWN-16)."""
+    known = await _transaction(session, step.transaction_id, step.achievement_id, step.unit_id)
+    known.last_step = step.step
+    known.state = closing_state(known.state, step.step, step.details)
     await session.flush()
 
 
@@ -68,18 +69,9 @@ async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event
     if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
         return
     at = _instant_of(event)
-    session.add(
-        ConcludedDeal(
-            transaction_id=deal.transaction_id, achievement_id=deal.achievement_id, unit_id=deal.unit_id,
-            kind=deal.kind, price=deal.price, counterparty=deal.counterparty, received_at=at,
-        )
-    )
-    for manager_id in dict.fromkeys(deal.technology_manager_ids):
-        session.add(TechnologyManagerDeal(technology_manager_id=manager_id, transaction_id=deal.transaction_id,
-                                          price=deal.price, concluded_at=at))
     row = await repository.get_achievement(session, deal.achievement_id, for_update=True)
     if row is not None:
-        achievement = await aggregate_of(session, row, with_records=False)
+        achievement = await aggregate_of(session, row, with_records=False)  # while the transaction is still open
         concluded = achievement.conclude_deal(
             transaction_id=deal.transaction_id, kind=deal.kind, counterparty=deal.counterparty, price=deal.price,
             licence=deal.licence, pay_later=(deal.payment or {}).get("mode") == "pay_later",
@@ -93,6 +85,17 @@ async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event
                     achievement_id=row.id, enterprise=deal.counterparty, value=deal.price, recorded_at=at,
                 )
             )
+    known = await _transaction(session, deal.transaction_id, deal.achievement_id, deal.unit_id)
+    known.state = TransactionState.CONCLUDED
+    session.add(
+        ConcludedDeal(
+            transaction_id=deal.transaction_id, achievement_id=deal.achievement_id, unit_id=deal.unit_id,
+            kind=deal.kind, price=deal.price, counterparty=deal.counterparty, received_at=at,
+        )
+    )
+    for manager_id in dict.fromkeys(deal.technology_manager_ids):
+        session.add(TechnologyManagerDeal(technology_manager_id=manager_id, transaction_id=deal.transaction_id,
+                                          price=deal.price, concluded_at=at))
     await session.flush()
 
 

@@ -7,7 +7,10 @@ from decimal import Decimal
 import pytest
 
 from ownership.domain.achievement import Achievement
+from dataclasses import replace
+
 from ownership.domain.rights import OpenTransaction, RightsStatus, rights_from_json, rights_to_json
+from ownership.domain.transactions import closing_state
 from servicekit.errors import InvalidState, PolicyViolation
 
 TODAY = date(2030, 3, 1)
@@ -97,28 +100,34 @@ def test_own_16_licence_is_in_force_until_its_end_day_then_the_achievement_is_he
     assert a.transformed and not a.in_pool(TODAY)
 
 
+def with_open(a: Achievement, *transactions: OpenTransaction) -> Achievement:
+    return replace(a, rights=replace(a.rights, open_transactions=transactions))
+
+
 def test_own_9_a_pay_later_licence_deal_records_a_pay_later_licence_starting_when_it_opened() -> None:
-    a = fresh().open_transaction(OpenTransaction("t1", "license", "ordinary", None, None, date(2030, 2, 1)))
+    a = with_open(fresh(), OpenTransaction("t1", "license", "ordinary", None, None, date(2030, 2, 1)))
     a = deal(a, "license", licence={"scope": "ordinary", "start_on": None, "end_on": None}, pay_later=True)
     [licence] = a.rights.licences
     assert licence.pay_later and licence.start_on == date(2030, 2, 1) and licence.end_on is None
     assert a.rights.open_transactions == ()
 
 
-def test_a_deal_applies_once_and_a_late_opened_event_does_not_reopen_it() -> None:
+def test_a_deal_applies_once() -> None:
     a = deal(fresh(), "investment")
     assert deal(a, "investment") is a
-    assert a.open_transaction(OpenTransaction("t1", "investment")) is a
     assert a.status(TODAY) == RightsStatus.PARTLY_DISPOSED and len(a.rights.investments) == 1
 
 
-def test_withdrawn_transaction_is_no_longer_open() -> None:
-    a = fresh().open_transaction(OpenTransaction("t1", "transfer")).open_transaction(OpenTransaction("t2", "license", "ordinary"))
-    assert [t.transaction_id for t in a.close_transaction("t1").rights.open_transactions] == ["t2"]
+def test_a_withdrawal_or_an_auction_without_winner_closes_and_nothing_reopens() -> None:
+    assert closing_state("open", "withdrawn", {}) == "closed"
+    assert closing_state("open", "auction_closed", {"winning_bid_id": None}) == "closed"
+    assert closing_state("open", "auction_closed", {"winning_bid_id": "b1"}) == "open"
+    assert closing_state("open", "notice_published", {}) == "open"
+    assert closing_state("concluded", "withdrawn", {}) == "concluded"
 
 
 def test_the_rights_record_survives_its_stored_form() -> None:
-    a = deal(fresh().open_transaction(OpenTransaction("t2", "license", "sole", TODAY, None, TODAY)), "transfer")
+    a = deal(deal(fresh(), "license", "t2", licence={"scope": "sole", "start_on": "2030-03-01", "end_on": None}), "transfer")
     assert rights_from_json(rights_to_json(a.rights)) == a.rights
 
 
