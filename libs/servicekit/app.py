@@ -24,7 +24,7 @@ from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
 from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token, require_role
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
-from servicekit.context import traceparent_var
+from servicekit.context import traceparent_var, write_session_var
 from servicekit.deadletters import DeadLetters, dead_letter_router
 from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
 from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
@@ -34,7 +34,7 @@ from servicekit.natsio import NatsLink
 from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
 from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_backlog
 from servicekit.tracing import configure_tracing
-from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
+from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem, request_language
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
 from servicekit.web import Ctx, service_router
 
@@ -123,7 +123,14 @@ class Runtime:
         )
 
     async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
-        """GET a fresh resource from another service; None when it answers 404."""
+        """GET a fresh resource from another service; None when it answers 404.
+
+        Never inside a write request's transaction: a slow peer would hold the database (SQLite's
+        write lock, a pooled connection) for everyone. Look up first, then write; refused otherwise.
+        """
+        session = write_session_var.get()
+        if session is not None and session.in_transaction():
+            raise RuntimeError(f"lookup at {service} inside a database transaction: look it up before the first write")
         client = self.peers[service]
         try:
             response = await client.get(
@@ -135,11 +142,11 @@ class Runtime:
                 },
             )
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"the {service} service could not be reached") from exc
+            raise UpstreamUnavailable("the {service} service could not be reached", service=service) from exc
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise UpstreamUnavailable(f"the {service} service answered {response.status_code}")
+            raise UpstreamUnavailable("the {service} service answered {status}", service=service, status=response.status_code)
         return response.json()
 
     @staticmethod
@@ -220,7 +227,7 @@ class Runtime:
             return
         table = self.tables.clock
         async with self._clock_lock:
-            async with self.sessions() as session:
+            async with self.read_sessions() as session:
                 row = (await session.execute(select(table).where(table.c.id == 1))).first()
             if row is None or row.instant is None:
                 self.clock.reset()
@@ -281,7 +288,7 @@ def _infrastructure_router() -> APIRouter:
         runtime: Runtime = request.app.state.runtime
         checks = {"database": False, "nats": runtime.nats.connected}
         try:
-            async with runtime.sessions() as session:
+            async with runtime.read_sessions() as session:  # never waits for the write lock
                 await session.execute(text("SELECT 1"))
             checks["database"] = True
         except Exception:
@@ -291,7 +298,10 @@ def _infrastructure_router() -> APIRouter:
                 f'{{"status":"ready","service":"{runtime.service}"}}', media_type="application/json"
             )
         missing = ", ".join(name for name, ok in checks.items() if not ok)
-        return problem(503, f"{runtime.service} not ready: {missing} unavailable")
+        return problem(
+            503, "{service} not ready: {missing} unavailable", params={"service": runtime.service, "missing": missing},
+            language=request_language(request),
+        )
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -361,7 +371,7 @@ def _operations_router() -> APIRouter:
         """Outbox backlog and dead letters of this service (platform_admin)."""
         require_role(ctx.user, "platform_admin")
         runtime = ctx.runtime
-        pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+        pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
         return OutboxStatus(
             service=runtime.service,
             pending=pending,
@@ -394,7 +404,7 @@ async def _dead_letter_count(runtime: Runtime) -> int | None:
 
 
 async def _render_metrics(runtime: Runtime, requests: RequestMetrics) -> bytes:
-    pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+    pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
     lags = await _consumer_lag(runtime)
     dead_letters = await _dead_letter_count(runtime)
     registry = CollectorRegistry()

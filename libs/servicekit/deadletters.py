@@ -217,7 +217,7 @@ def dead_letter_router() -> APIRouter:
         letter = await runtime.dead_letters.get(dead_letter_id)
         runner: ConsumerRunner | None = next((c for c in runtime.consumers if c.durable == letter.consumer), None)
         if runner is None:
-            raise InvalidState(f"this service no longer has the consumer {letter.consumer}")
+            raise InvalidState("this service no longer has the consumer {consumer}", consumer=letter.consumer)
         try:
             event = CloudEvent.model_validate(letter.envelope)
         except ValidationError as exc:
@@ -225,7 +225,8 @@ def dead_letter_router() -> APIRouter:
         try:
             applied = await runner.apply(event)
         except Exception as exc:
-            raise InvalidState(f"the consumer failed again: {type(exc).__name__}: {exc}") from exc
+            reason = type(exc).__name__ + ": " + str(exc)
+            raise InvalidState("the consumer failed again: {reason}", reason=reason) from exc
         await runtime.dead_letters.remove(dead_letter_id)
         return Redriven(id=dead_letter_id, consumer=letter.consumer, event_id=letter.event_id, applied=applied)
 

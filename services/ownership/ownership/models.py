@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
+from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -18,7 +18,7 @@ class Base(DeclarativeBase):
 INFRA = infrastructure(Base.metadata)
 
 
-class Unit(Base):
+class Unit(Versioned, Base):
     __tablename__ = "units"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -30,10 +30,9 @@ class Unit(Base):
     patent_change_days: Mapped[int] = mapped_column(Integer)
     min_meeting_attendees: Mapped[int] = mapped_column(Integer, default=3)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Achievement(Base):
+class Achievement(Versioned, Base):
     """A job-related S&T achievement held by a unit; `first_granted_on` drives pool eligibility (OWN-10)."""
 
     __tablename__ = "achievements"
@@ -65,7 +64,6 @@ class Achievement(Base):
     pool_excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     pool_exclusion_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ComplianceRecord(Base):
@@ -81,7 +79,7 @@ class ComplianceRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Empowerment(Base):
+class Empowerment(Versioned, Base):
     """Ownership or usage right granted to the team, with its patent-change follow-up (OWN-1…6)."""
 
     __tablename__ = "empowerments"
@@ -104,10 +102,9 @@ class Empowerment(Base):
     extensions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     conversion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class EquityTransfer(Base):
+class EquityTransfer(Versioned, Base):
     """The unit's retained share passed to the team (OWN-11)."""
 
     __tablename__ = "equity_transfers"
@@ -122,7 +119,6 @@ class EquityTransfer(Base):
     transferred_share: Mapped[Decimal] = mapped_column(ExactDecimal)
     decision: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class StateEquity(Base):
@@ -178,7 +174,7 @@ class PricingTransaction(Base):
     last_step: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
-class Institution(Base):
+class Institution(Versioned, Base):
     """A transfer office, university science park or incubator (ORG-1)."""
 
     __tablename__ = "institutions"
@@ -189,7 +185,6 @@ class Institution(Base):
     unit_ids: Mapped[list[str]] = mapped_column(JSON)
     level: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class InstitutionUnit(Base):
@@ -215,7 +210,7 @@ class InstitutionEvaluation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class TechnologyManager(Base):
+class TechnologyManager(Versioned, Base):
     """A registered technology manager (技术经理人) with certificate and unit or institution (ORG-2)."""
 
     __tablename__ = "technology_managers"
@@ -227,7 +222,6 @@ class TechnologyManager(Base):
     unit_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("units.id"), nullable=True)
     institution_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("institutions.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class TechnologyManagerDeal(Base):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownership import repository
@@ -13,16 +12,16 @@ from ownership.models import INFRA
 from ownership.models import Achievement as AchievementRow
 from ownership.models import Empowerment
 from servicekit.auth import Principal, ensure_unit_access
+from servicekit.db import new_version
 from servicekit.errors import Forbidden, NotFound
-from servicekit.outbox import emit
+from servicekit.outbox import EventEmitter
 
 SOURCE = "ownership"
 READ_GLOBAL_ROLES = ("department", "platform_admin")
 
 
-async def emit_event(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    """Write one event to the outbox, in the caller's transaction."""
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+emit_event = EventEmitter(SOURCE, INFRA)
+"""Write one event to the outbox, in the caller's transaction."""
 
 
 async def emit_decided(session: AsyncSession, decided: Decided, now: datetime) -> None:
@@ -110,7 +109,8 @@ async def load_aggregate(
 
 def save_aggregate(row: AchievementRow, achievement: Achievement) -> None:
     """Copy the aggregate's state onto its row (the session flushes it)."""
-    row.version = achievement.version
+    if achievement.version != row.version:  # also for what the row does not show (its compliance records)
+        new_version(row)
     row.ip_rights = list(achievement.ip_rights)
     row.completers = list(achievement.completers)
     row.first_granted_on = achievement.first_granted_on
@@ -137,7 +137,6 @@ def save_holding(empowerment: Empowerment, holding: Holding) -> None:
     empowerment.team_share = holding.team_share
     empowerment.unit_share = holding.unit_share
     empowerment.end_on = holding.end_on
-    empowerment.version += 1
 
 
 def iso(day: date | None) -> str | None:

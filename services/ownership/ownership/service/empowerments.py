@@ -140,7 +140,6 @@ async def register_patent_change(
     empowerment.patent_change_state = emp_rules.PatentChangeState.REGISTERED
     empowerment.patent_change_registered_on = data.registered_on
     empowerment.patent_change_reference = data.reference
-    empowerment.version += 1
     await session.flush()
     event = PatentChangeRegistered(
         empowerment_id=empowerment.id, achievement_id=empowerment.achievement_id, unit_id=empowerment.unit_id,
@@ -223,7 +222,6 @@ async def sweep_overdue_patent_changes(session: AsyncSession, now: datetime) -> 
         if emp_rules.patent_change_state(empowerment.patent_change_state, empowerment.patent_change_due_on, today) != "overdue":
             continue
         empowerment.patent_change_state = emp_rules.PatentChangeState.OVERDUE
-        empowerment.version += 1
         event = PatentChangeOverdue(
             empowerment_id=empowerment.id, achievement_id=empowerment.achievement_id, unit_id=empowerment.unit_id,
             due_on=empowerment.patent_change_due_on.isoformat(),

@@ -86,7 +86,6 @@ async def change_policy(
     check_min_meeting_attendees(changes.min_meeting_attendees)  # EXE-5
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(unit, name, value)
-    unit.version += 1
     await session.flush()
     event = UnitPolicyChanged(unit_id=unit.id, policy=policy_of(unit), version=unit.version)
     await emit_event(session, "ownership.unit.policy_changed", unit.id, event, now)
