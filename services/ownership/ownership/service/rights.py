@@ -12,6 +12,7 @@ from ownership.service.common import aggregate_of, load_row
 from servicekit.auth import Principal
 from servicekit.clock import shanghai_day
 from servicekit.errors import KezhuanError
+from servicekit.i18n import N_
 
 
 async def get_rights(session: AsyncSession, *, actor: Principal, achievement_id: str, now: datetime) -> RightsRead:
@@ -52,14 +53,16 @@ class PayLaterEndpointGone(KezhuanError):
     """OWN-9 revised: pay-later licences are priced in pricing; the old endpoint is gone (410)."""
 
     status = 410
-    title = "Gone"
+    title = N_("Gone")
 
 
 def refuse_pay_later_licence() -> NoReturn:
     """OWN-9: a pay-later licence is a licence transaction at an agreement price, opened in pricing."""
     raise PayLaterEndpointGone(
-        "pay-later licences are priced like every agreement: open a licence transaction with "
-        "POST /api/v1/transactions and payment.mode pay_later (appraisal decision, public notice of the fee, "
-        "objections, listing); the licence is recorded here when the deal concludes",
+        N_(
+            "pay-later licences are priced like every agreement: open a licence transaction with "
+            "POST /api/v1/transactions and payment.mode pay_later (appraisal decision, public notice of the fee, "
+            "objections, listing); the licence is recorded here when the deal concludes"
+        ),
         rule="OWN-9",
     )
