@@ -173,3 +173,22 @@ async def test_insert_new_keeps_the_entity_in_the_session_so_later_changes_are_s
     async with runtime.sessions() as session:
         stored = await session.get(Unit, unit.id)
         assert (stored.name, stored.version) == ("改名后的大学", 2)
+
+
+async def test_a_version_rises_once_per_changing_transaction_however_often_it_flushes(system) -> None:
+    runtime = system.runtime("ownership")
+    unit_id = (await system.register_unit())["id"]
+
+    async def renamed(*names: str) -> int:
+        async with runtime.sessions() as session, session.begin():
+            unit = await session.get(Unit, unit_id)
+            for name in names:
+                unit.name = name
+                await session.flush()
+            return unit.version
+
+    assert await renamed("一大学", "二大学") == 2
+    assert await renamed("三大学") == 3
+    assert await renamed() == 3  # a transaction that changes nothing keeps the version
+    async with runtime.read_sessions() as session:
+        assert (await session.get(Unit, unit_id)).version == 3
