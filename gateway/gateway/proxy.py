@@ -24,8 +24,8 @@ from gateway.tokens import TokenCache
 from servicekit import tracing
 from servicekit.i18n import N_, language_of_headers
 from servicekit.middleware import MAX_BODY_BYTES, TOO_LARGE, body_limit
-from servicekit.observability import continue_trace
 from servicekit.problems import problem
+from servicekit.tracecontext import continue_trace
 
 log = logging.getLogger("kezhuan.gateway")
 access_log = logging.getLogger("kezhuan.access")

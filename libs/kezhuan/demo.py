@@ -28,7 +28,7 @@ KEY_PREFIX = "kezhuan-demo:"
 HISTORY_DAYS = 20
 """How far back the first run starts: past the 15-day notice and listing periods."""
 
-UNITS = {
+UNITS: dict[str, dict[str, Any]] = {
     "dut": {"name": "大连理工大学", "type": "university"},
     "neu": {"name": "东北大学", "type": "university"},
     "lnu": {"name": "辽宁大学", "type": "university"},
@@ -412,7 +412,8 @@ class Loader:
         investment = self.api.post(
             "horizontal:neu",
             "/api/v1/horizontal-investments",
-            {"unit_id": self.s.units["neu"], "project_reference": "东大横〔2023〕0457号", "surplus_amount": "400000.00",
+            {"unit_id": self.s.units["neu"], "achievement_id": self.s.achievements["neu-steel"],
+             "project_reference": "东大横〔2023〕0457号", "surplus_amount": "400000.00",
              "cash_amount": "400000.00", "technology_valuation": "1600000.00",
              "enterprise": {"name": "沈阳东大先进材料有限公司", "credit_code": "91210100MA0Y0006X8"},
              "researcher_share_pct": "90.00", "unit_consent": {"by": "东北大学校长办公会", "on": "2025-05-12"}},

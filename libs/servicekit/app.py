@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,17 +25,24 @@ from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token, require_ro
 from servicekit.clock import Clock, real_now
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
 from servicekit.context import traceparent_var, write_session_var
+from servicekit.db import (
+    create_engine,
+    create_read_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    infrastructure,
+)
 from servicekit.deadletters import DeadLetters, dead_letter_router
-from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
 from servicekit.errors import InvalidInput, NotFound, UpstreamUnavailable
 from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
-from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging, continue_trace
+from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession, outbox_backlog
-from servicekit.tracing import configure_tracing
 from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem, request_language
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
+from servicekit.tracecontext import continue_trace
+from servicekit.tracing import configure_tracing
 from servicekit.web import Ctx, service_router
 
 log = logging.getLogger("kezhuan.app")
@@ -174,7 +181,7 @@ class Runtime:
         self._spawn(self._sync_clock_forever(), "clock-sync")
         self._spawn(self._seal_audit_forever(), "audit-sealer")
 
-    def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.create_task(coroutine, name=f"{self.service}:{name}"))
 
     async def stop(self) -> None:

@@ -35,6 +35,7 @@ def stream_config(replicas: int = 1) -> StreamConfig:
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamConfig | None = None) -> None:
     """Create or update the stream (by default KEZHUAN), idempotently, also on an external NATS."""
     config = config or stream_config(replicas)
+    assert config.name is not None, "a stream config names its stream"
     try:
         await js.stream_info(config.name)
     except NotFoundError:

@@ -22,7 +22,7 @@ from contracts.envelope import STREAM, subject_for
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
 from exemption.models import PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
-from finance.models import Income, LandedChallenge, Receivable
+from finance.models import Income, InstitutionEvaluation, KnownAchievement, LandedChallenge, Receivable
 from ownership.models import ConcludedDeal, PricingTransaction, StateEquity
 from pricing.models import UNIT_POLICIES as PRICING_UNIT_POLICIES
 from servicekit.testing import InProcessSystem, eventually, publish_event
@@ -66,10 +66,24 @@ def _record_step(marker: str) -> dict[str, Any]:
     }
 
 
-def _licence(marker: str) -> dict[str, Any]:
+def _achievement_registered(marker: str) -> dict[str, Any]:
     return {
-        "licence_id": marker, "achievement_id": f"ach-{marker}", "unit_id": f"unit-{marker}", "fee": "30000.00",
-        "licensee": COUNTERPARTY,
+        "achievement_id": marker, "unit_id": f"unit-{marker}", "title": "一种催化剂", "kind": "patent",
+        "completers": [{"person_id": "p-1", "name": "李明"}],
+    }
+
+
+def _achievement_corrected(marker: str) -> dict[str, Any]:
+    return {
+        "achievement_id": marker, "unit_id": f"unit-{marker}", "reason": "漏报完成人", "changed": ["completers"],
+        "completers": [{"person_id": "p-1", "name": "李明"}], "version": 2,
+    }
+
+
+def _institution_evaluated(marker: str) -> dict[str, Any]:
+    return {
+        "institution_id": marker, "evaluation_id": marker, "kind": "science_park", "name": "科技园", "unit_ids": ["u-1"],
+        "year": 2030, "rating": "excellent", "evaluated_by": "省科技厅",
     }
 
 
@@ -135,7 +149,18 @@ ROWS = [
         PricingRecordStep.__table__, "transaction_id",
     ),
     Row("finance", "deal-income", "pricing.deal.concluded", _deal, _without("unit_id"), Income.__table__, "transaction_id"),
-    Row("finance", "licence-income", "ownership.licence.granted", _licence, _with("fee", 30000), Income.__table__, "licence_id"),
+    Row(
+        "finance", "achievement-completers", "ownership.achievement.registered", _achievement_registered,
+        _without("title"), KnownAchievement.__table__, "achievement_id",
+    ),
+    Row(
+        "finance", "achievement-completers", "ownership.achievement.corrected", _achievement_corrected,
+        _with("completers", "李明"), KnownAchievement.__table__, "achievement_id",
+    ),
+    Row(
+        "finance", "institution-evaluations", "ownership.institution.evaluated", _institution_evaluated,
+        _with("year", "二〇三〇"), InstitutionEvaluation.__table__, "institution_id",
+    ),
     Row(
         "finance", "agreed-return-receivables", "ownership.equity_transfer.completed", _equity_transfer,
         _without("mode"), Receivable.__table__, "equity_transfer_id",

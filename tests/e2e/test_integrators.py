@@ -5,6 +5,7 @@ and imported from there; it raises on any status the OpenAPI document does not d
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import subprocess
 import sys
@@ -38,7 +39,8 @@ async def generated(running: RunningSystem, tmp_path_factory: pytest.TempPathFac
     assert response.status_code == 200, response.text
     spec.write_bytes(response.content)
     generator = Path(sysconfig.get_path("scripts")) / "openapi-python-client"
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [str(generator), "generate", "--path", str(spec), "--output-path", str(root / PACKAGE), "--meta", "none"],
         capture_output=True, text=True, timeout=120,
     )

@@ -12,12 +12,15 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
 from gateway.openapi import merge_openapi
 from gateway.routes import service_for
-from servicekit.testing import InProcessSystem, eventually
+from servicekit.clock import real_now
+from servicekit.deadletters import publish_dead_letter
+from servicekit.testing import InProcessSystem, eventually, publish_event
 from tests.security.policy import ANONYMOUS, POLICY, ROLES, expected
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -83,8 +86,9 @@ def endpoints(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 class World:
     """Unit A with one resource of every kind (owned through A where they are unit-scoped), and unit B."""
 
-    def __init__(self, system: InProcessSystem) -> None:
+    def __init__(self, system: InProcessSystem, nats_url: str) -> None:
         self.system = system
+        self.nats_url = nats_url
         self.ids: dict[str, str] = {}
 
     async def post(self, service: str, path: str, body: dict[str, Any], headers: dict[str, str], key: str | None = None) -> dict[str, Any]:
@@ -95,10 +99,28 @@ class World:
             self.ids[key] = data["id"]
         return data
 
+    async def dead_letter(self) -> str:
+        """One of ownership's dead letters, for the operators' endpoints (its consumer does not exist: no redrive)."""
+        event_id = uuid.uuid4().hex
+        envelope = {"specversion": "1.0", "id": event_id, "source": "/kezhuan/matrix", "type": "matrix.probe",
+                    "time": real_now().isoformat(), "datacontenttype": "application/json", "data": {}}
+        js = self.system.runtime("ownership").nats.jetstream()
+        await publish_dead_letter(js, service="ownership", durable="ownership-access-matrix", envelope=orjson.dumps(envelope),
+                                  event_id=event_id, event_type="matrix.probe", reason="a probe of the access matrix",
+                                  deliveries=1, at=real_now())
+        admin = self.system.auth("platform_admin")
+
+        async def listed() -> str | None:
+            response = await self.system.clients["ownership"].get("/api/v1/dead-letters", params={"limit": 200}, headers=admin)
+            return next((str(item["id"]) for item in response.json()["items"] if item["event_id"] == event_id), None)
+
+        return await eventually(listed, timeout=10)
+
     async def build(self) -> None:
         s = self.system
         self.ids["unit_id"] = (await s.register_unit())["id"]
         self.ids["other_unit_id"] = (await s.register_unit())["id"]
+        self.ids["dead_letter_id"] = await self.dead_letter()
         unit = self.ids["unit_id"]
         admin = s.auth("unit_admin", unit, sub="matrix-unit-admin")
         platform = s.auth("platform_admin")
@@ -137,12 +159,22 @@ class World:
         await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
         await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
                         s.auth("platform_company"), "project_id")
-        await self.post("finance", "/api/v1/subsidies", {"kind": "science_park", "recipient": PARTY, "amount": "1000.00", "basis_reference": "B-1"},
-                        platform, "subsidy_id")
+        park = uuid.uuid4().hex  # FIN-8: finance learns the park's excellent rating from ownership's event
+        await publish_event(self.nats_url, "ownership.institution.evaluated", park, {
+            "institution_id": park, "evaluation_id": park, "kind": "science_park", "name": "科技园", "unit_ids": [unit],
+            "year": 2030, "rating": "excellent", "evaluated_by": "省科技厅"})
+
+        async def subsidy() -> str | None:
+            response = await s.clients["finance"].post("/api/v1/subsidies", json={
+                "kind": "science_park", "recipient": PARTY, "amount": "1000.00", "basis_reference": "B-1",
+                "institution_id": park, "evaluation_year": 2030}, headers=platform)
+            return response.json()["id"] if response.status_code == 201 else None
+        self.ids["subsidy_id"] = await eventually(subsidy, timeout=10)
         await self.post("finance", "/api/v1/rewards", {"unit_id": unit, "recipients": [
-            {"person_id": "p-1", "name": "李明", "role": "researcher", "form": "cash", "amount": "1000.00"}]}, admin, "reward_id")
+            {"person_id": "p-1", "name": "李明", "role": "researcher", "form": "cash", "amount": "1000.00",
+             "contribution_note": "负责成果转化"}]}, admin, "reward_id")
         await self.post("finance", "/api/v1/horizontal-investments", {
-            "unit_id": unit, "project_reference": "H-1", "surplus_amount": "100000.00", "cash_amount": "50000.00",
+            "unit_id": unit, "achievement_id": self.ids["achievement_id"], "project_reference": "H-1", "surplus_amount": "100000.00", "cash_amount": "50000.00",
             "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
             "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
         await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
@@ -166,11 +198,22 @@ class World:
                 items = response.json().get("items", []) if response.status_code == 200 else []
                 return items[0]["id"] if items else None
             self.ids[key] = await eventually(first, timeout=10)
+        institution = s.auth("financial_institution")
+        await self.post("finance", "/api/v1/financial-products", {"kind": "transformation_loan", "name": "科技成果转化贷",
+                                                                  "provider": PARTY, "terms": "年利率3.45%"}, institution, "product_id")
+
+        async def uptake() -> str | None:  # FIN-11: once finance has learnt of the delisting's deal
+            response = await s.clients["finance"].post(f"/api/v1/financial-products/{self.ids['product_id']}/uptakes", json={
+                "enterprise": PARTY, "transaction_id": listed["id"], "amount": "100000.00", "start_on": "2030-03-01"}, headers=institution)
+            return response.json()["id"] if response.status_code == 201 else None
+        self.ids["uptake_id"] = await eventually(uptake, timeout=10)
+        await self.post("finance", "/api/v1/risk-compensation-pools", {"name": "风险补偿资金池", "contribution": "100000.00",
+                                                                       "ratio_pct": "50.00"}, platform, "pool_id")
 
 
 @pytest_asyncio.fixture(scope="module")
-async def matrix(system: InProcessSystem) -> tuple[World, dict[str, Any]]:
-    world = World(system)
+async def matrix(system: InProcessSystem, nats_url: str) -> tuple[World, dict[str, Any]]:
+    world = World(system, nats_url)
     await world.build()
     document = merge_openapi({name: app.openapi() for name, app in system.apps.items()})
     return world, document

@@ -37,7 +37,7 @@ from ownership.schemas import (
 )
 from servicekit.pagination import Cursor, Limit, Page
 from servicekit.problems import PROBLEM_RESPONSES
-from servicekit.web import Ctx, service_router, PublicCtx
+from servicekit.web import Ctx, PublicCtx, service_router
 
 router = service_router(prefix="/api/v1", tags=["ownership"])
 

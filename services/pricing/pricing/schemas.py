@@ -178,6 +178,7 @@ class RecordItem(BaseModel):
 class RecordRead(BaseModel):
     transaction_id: str
     items: list[RecordItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole record is one page (API.md §2)")
 
 
 class ChallengeCreate(Strict):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from servicekit.testing import eventually
 from pricing.service import sweep
+from servicekit.testing import eventually
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2031, 5, 10, 10, 0, tzinfo=CST)
