@@ -6,7 +6,8 @@ read the facts as they stand at the moment of the action (OWN-17). Ids and `now`
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -74,7 +75,7 @@ class Achievement:
     pool_excluded: bool = False
     pool_exclusion_reason: str | None = None
     holdings: tuple[Holding, ...] = ()
-    rights: Rights = field(default_factory=Rights)
+    rights: Rights = dataclass_field(default_factory=Rights)
 
     # --- what it is ------------------------------------------------------------------------
 

@@ -97,8 +97,8 @@ class Rights:
 
     def recorded(self, transaction_id: str) -> bool:
         """True when a deal (or horizontal investment) of this id is already in the record (events may come twice)."""
-        return any(
-            entry.transaction_id == transaction_id for entry in (*self.licences, *self.transfers, *self.investments)
+        return any(licence.transaction_id == transaction_id for licence in self.licences) or any(
+            disposal.transaction_id == transaction_id for disposal in (*self.transfers, *self.investments)
         )
 
 

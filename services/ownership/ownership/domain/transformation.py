@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from servicekit.errors import InvalidState, PolicyViolation
 
+
 class TransferMode(StrEnum):
     RESOURCE_FEE = "resource_fee"
     AGREED_RETURN = "agreed_return"

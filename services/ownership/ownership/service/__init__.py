@@ -27,7 +27,12 @@ from ownership.service.empowerments import (
     register_patent_change,
     sweep_overdue_patent_changes,
 )
-from ownership.service.institutions import evaluate_institution, get_institution, list_institutions, register_institution
+from ownership.service.institutions import (
+    evaluate_institution,
+    get_institution,
+    list_institutions,
+    register_institution,
+)
 from ownership.service.pool import get_pool, get_publication, get_separate_ledger, publish_pool
 from ownership.service.rights import get_rights, refuse_pay_later_licence
 from ownership.service.technology_managers import get_technology_manager, register_technology_manager

@@ -8,9 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownership import repository
 from ownership.domain.achievement import Achievement, Decided
 from ownership.domain.rights import Holding, OpenTransaction, rights_from_json, rights_to_json
-from ownership.models import INFRA
+from ownership.models import INFRA, Empowerment
 from ownership.models import Achievement as AchievementRow
-from ownership.models import Empowerment
 from servicekit.auth import Principal, ensure_unit_access
 from servicekit.db import new_version
 from servicekit.errors import Forbidden, NotFound

@@ -6,6 +6,7 @@ import uuid
 
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
+
 async def test_own_7_separate_management_on_the_units_decision_enters_the_ledger(system: InProcessSystem, unit, outbox) -> None:
     a = await unit.achievement()
     no_decision = await unit.client.post(

@@ -1,14 +1,13 @@
 """The Achievement aggregate without I/O: the rights record (OWN-16), OWN-3 as revised, OWN-11, OWN-17, deals."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from ownership.domain.achievement import Achievement
-from dataclasses import replace
-
 from ownership.domain.rights import OpenTransaction, RightsStatus, rights_from_json, rights_to_json
 from ownership.domain.transactions import closing_state
 from servicekit.errors import InvalidState, PolicyViolation
