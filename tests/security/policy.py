@@ -102,9 +102,11 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/transactions/{transaction_id}/auction"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/conclusion"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/transactions/{transaction_id}/withdrawal"): TRANSACTION_ACTION,
+    ("POST", "/api/v1/transactions/{transaction_id}/documents"): UNIT_WRITE_ROLE_FIRST,
+    ("GET", "/api/v1/transactions/{transaction_id}/documents/{document_id}"): UNIT_READ,
     ("GET", "/api/v1/notices"): PUBLIC,
     ("GET", "/api/v1/notices/{notice_id}"): PUBLIC,
-    ("POST", "/api/v1/notices/{notice_id}/objections"): ANY_TOKEN,
+    ("POST", "/api/v1/notices/{notice_id}/objections"): PUBLIC,  # anyone; anonymously with contact (PRC-5)
     ("GET", "/api/v1/listings"): PUBLIC,
     ("GET", "/api/v1/listings/{listing_id}"): PUBLIC,
     ("POST", "/api/v1/listings/{listing_id}/delistings"): ANY_TOKEN,
@@ -165,6 +167,16 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/risk-compensation-pools/{pool_id}/contributions"): ADMIN,
     ("GET", "/api/v1/risk-compensation-pools/{pool_id}"): Access(any=("financial_institution", *READERS)),
     ("POST", "/api/v1/risk-compensation-pools/{pool_id}/claims"): FINANCIAL_INSTITUTION,
+    # §6b evaluation
+    ("GET", "/api/v1/evaluation/units/{unit_id}"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/departments"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/chart"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/researchers/{person_id}"): UNIT_READ,  # p-1 completed unit A's achievements
+    ("GET", "/api/v1/evaluation/technology-managers/{manager_id}"): UNIT_READ,  # registered with unit A
+    ("GET", "/api/v1/evaluation/province"): Access(any=READERS),
+    ("GET", "/api/v1/evaluation/province/chart"): Access(any=READERS),
+    ("POST", "/api/v1/evaluation/rebuild"): ADMIN,
+    ("GET", "/api/v1/evaluation/rebuilds/{rebuild_id}"): ADMIN,
     # audit and operations (every service's own; `service` picks one through the gateway)
     ("GET", "/api/v1/audit/verify"): ADMIN,
     ("GET", "/api/v1/dead-letters"): ADMIN,
