@@ -92,7 +92,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/institutions/{institution_id}/evaluations"): ADMIN,
     # The matrix's body names neither unit nor institution: 422 ORG-2 for both registrars.
     ("POST", "/api/v1/technology-managers"): Access(any=("platform_admin", "unit_admin")),
-    ("GET", "/api/v1/technology-managers/{manager_id}"): UNIT_READ,  # and the person themself
+    ("GET", "/api/v1/technology-managers/{technology_manager_id}"): UNIT_READ,  # and the person themself
     # §4 pricing
     ("POST", "/api/v1/transactions"): UNIT_WRITE_ROLE_FIRST,
     ("GET", "/api/v1/transactions/{transaction_id}"): UNIT_READ,

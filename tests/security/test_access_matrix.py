@@ -187,7 +187,7 @@ class World:
                         platform, "institution_id")
         await self.post("ownership", "/api/v1/technology-managers", {
             "person_id": "tm-1", "name": "赵六", "certificate": {"number": "C-1", "level": "高级"}, "unit_id": unit},
-            admin, "manager_id")
+            admin, "technology_manager_id")
         self.ids["number"] = "1"
         # A concluded deal (delisting) records an income; an agreed-return transfer opens a receivable.
         await self.post("pricing", f"/api/v1/listings/{self.ids['listing_id']}/delistings", {"party": COUNTERPARTY}, s.auth("enterprise"))

@@ -353,10 +353,10 @@ async def register_technology_manager(body: TechnologyManagerCreate, ctx: Ctx) -
 
 
 @router.get(
-    "/technology-managers/{manager_id}",
+    "/technology-managers/{technology_manager_id}",
     response_model=TechnologyManagerRead,
     summary="A technology manager with the deals naming them (ORG-2, PRC-12)",
 )
-async def get_technology_manager(manager_id: str, ctx: Ctx) -> TechnologyManagerRead:
+async def get_technology_manager(technology_manager_id: str, ctx: Ctx) -> TechnologyManagerRead:
     """A technology manager with the count and amount of the deals naming them (ORG-2, PRC-12)."""
-    return await service.get_technology_manager(ctx.session, actor=ctx.user, manager_id=manager_id)
+    return await service.get_technology_manager(ctx.session, actor=ctx.user, manager_id=technology_manager_id)
