@@ -233,6 +233,14 @@ class Loader:
             neu,
         )
         self.api.post("pool-publication:dut", f"/api/v1/units/{self.s.units['dut']}/pool/publications", {}, dut)
+        park = self.api.post("institution:dut-park", "/api/v1/institutions",
+                             {"kind": "science_park", "name": "大连理工大学国家大学科技园",
+                              "unit_ids": [self.s.units["dut"], self.s.units["lnu"]]}, self.admin)
+        self.api.post("evaluation:dut-park:2025", f"/api/v1/institutions/{park['id']}/evaluations",
+                      {"year": 2025, "rating": "excellent", "evaluated_by": "辽宁省科学技术厅"}, self.admin)
+        self.api.post("technology-manager:dut", "/api/v1/technology-managers",
+                      {"person_id": "dut-tm01", "name": "刘洋", "certificate": {"number": "LNJSJL-2025-0107", "level": "高级"},
+                       "unit_id": self.s.units["dut"]}, dut)
 
     def _transaction(self, key: str, unit: str, achievement: str, **body: Any) -> str:
         payload = {"achievement_id": self.s.achievements[achievement], "kind": "transfer", "method": "agreement", **body}

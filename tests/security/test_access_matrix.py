@@ -188,6 +188,11 @@ class World:
             "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
             "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
         await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
+        await self.post("ownership", "/api/v1/institutions", {"kind": "science_park", "name": "科技园", "unit_ids": [unit]},
+                        platform, "institution_id")
+        await self.post("ownership", "/api/v1/technology-managers", {
+            "person_id": "tm-1", "name": "赵六", "certificate": {"number": "C-1", "level": "高级"}, "unit_id": unit},
+            admin, "technology_manager_id")
         self.ids["number"] = "1"
         # A concluded deal (delisting) records an income; an agreed-return transfer opens a receivable.
         await self.post("pricing", f"/api/v1/listings/{self.ids['listing_id']}/delistings", {"party": COUNTERPARTY}, s.auth("enterprise"))
