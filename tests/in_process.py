@@ -19,12 +19,19 @@ from servicekit.testing import DatabaseFactory, InProcessSystem, build_settings,
 
 def service_factories() -> dict[str, Callable[..., Any]]:
     """Each service's app factory, by service name."""
+    from evaluation.app import create_app as evaluation_app
     from exemption.app import create_app as exemption_app
     from finance.app import create_app as finance_app
     from ownership.app import create_app as ownership_app
     from pricing.app import create_app as pricing_app
 
-    return {"ownership": ownership_app, "pricing": pricing_app, "exemption": exemption_app, "finance": finance_app}
+    return {
+        "ownership": ownership_app,
+        "pricing": pricing_app,
+        "exemption": exemption_app,
+        "finance": finance_app,
+        "evaluation": evaluation_app,
+    }
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.openapi import HTTP_METHODS
+from servicekit.settings import SERVICES
 from tools.merged_openapi import merged_openapi
 
 PUBLIC_OPERATIONS = [
@@ -17,6 +18,8 @@ PUBLIC_OPERATIONS = [
     ("GET", "/api/v1/auctions/{auction_id}"),
     ("GET", "/api/v1/challenges"),
     ("GET", "/api/v1/challenges/{challenge_id}"),
+    ("GET", "/api/v1/financial-products"),  # §6: financial products are public (FIN-11)
+    ("GET", "/api/v1/financial-products/{product_id}"),
     ("GET", "/api/v1/listings"),
     ("GET", "/api/v1/listings/{listing_id}"),
     ("GET", "/api/v1/notices"),
@@ -74,4 +77,4 @@ def test_operator_endpoints_are_documented_with_the_service_they_address(documen
         operation = document["paths"][path][method]
         service = next(p for p in operation["parameters"] if p["name"] == "service")
         assert service["required"] is True
-        assert service["schema"]["enum"] == ["exemption", "finance", "ownership", "pricing"]
+        assert service["schema"]["enum"] == sorted(SERVICES)

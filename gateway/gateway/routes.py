@@ -16,10 +16,14 @@ def is_per_service(path: str) -> bool:
     return path == AUDIT_VERIFY_PATH or (path.startswith(API_PREFIX) and first_segment(path) in OPERATIONS_SEGMENTS)
 
 ROUTES: dict[str, str] = {
+    # evaluation (M 十三): indicators, exports, charts, rebuilds
+    "evaluation": "evaluation",
     # ownership
     "units": "ownership",
     "achievements": "ownership",
     "empowerments": "ownership",
+    "institutions": "ownership",
+    "technology-managers": "ownership",
     # pricing
     "transactions": "pricing",
     "notices": "pricing",

@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pydantic import BaseModel
 from sqlalchemy import MetaData, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from servicekit import tracing
@@ -50,16 +49,18 @@ log = logging.getLogger("kezhuan.app")
 AUDIT_SEAL_INTERVAL = 1.0
 """Seconds between sealing passes of the audit chain (verification seals first anyway)."""
 
-Sweep = Callable[[AsyncSession, datetime], Awaitable[None]]
-
-
 @dataclass(frozen=True)
 class SweeperSpec:
-    """A time-driven job: `run(session, now)` applies whatever is due; must be safe in two replicas."""
+    """A time-driven job: `run(session, now)` applies whatever is due; must be safe in two replicas.
+
+    With `prepare`, `prepare(runtime, now)` runs first, outside any transaction (lookups at other
+    services), and the sweep is `run(session, now, prepared)`.
+    """
 
     name: str
-    run: Sweep
+    run: Callable[..., Awaitable[None]]
     interval: float = 1.0
+    prepare: Callable[[Runtime, datetime], Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -72,6 +73,8 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     sweepers: list[SweeperSpec] = field(default_factory=list)
     description: str = ""
+    workers: list[Callable[["Runtime"], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    """Long-running background jobs of the service (e.g. evaluation's rebuild); each must be safe in two replicas."""
 
 
 def settle_garbage_collector() -> None:
@@ -178,6 +181,8 @@ class Runtime:
             self._spawn(runner.run(), f"consumer-{runner.durable}")
         for sweeper in self.spec.sweepers:
             self._spawn(self._sweep_forever(sweeper), f"sweeper-{sweeper.name}")
+        for number, worker in enumerate(self.spec.workers):
+            self._spawn(worker(self), f"worker-{number}")
         self._spawn(self._sync_clock_forever(), "clock-sync")
         self._spawn(self._seal_audit_forever(), "audit-sealer")
 
@@ -201,10 +206,12 @@ class Runtime:
         while True:
             await asyncio.sleep(sweeper.interval)
             try:
+                now = self.clock.now()
+                prepared = (await sweeper.prepare(self, now),) if sweeper.prepare else ()
                 async with self.sessions() as session:
                     session.info[ACTOR_KEY] = f"sweeper:{sweeper.name}"
                     async with session.begin():
-                        await sweeper.run(session, self.clock.now())
+                        await sweeper.run(session, now, *prepared)
                 self.sweeps_run += 1
                 self.sweeps_by_name[sweeper.name][0] += 1
             except asyncio.CancelledError:

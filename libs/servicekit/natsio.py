@@ -29,6 +29,12 @@ def stream_config(replicas: int = 1) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
         num_replicas=replicas,
+        # EVA-2: the evaluation service rebuilds its model from the first message, so the stream keeps
+        # every event: no age, count or size limit (said explicitly, so an update restores it).
+        max_age=0,
+        max_msgs=-1,
+        max_bytes=-1,
+        max_msgs_per_subject=-1,
     )
 
 

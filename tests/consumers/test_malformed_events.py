@@ -19,11 +19,15 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from contracts.envelope import STREAM, subject_for
+from contracts.events import CATALOGUE
+from evaluation.consumers import on_event
+from evaluation.models import FactRow as EvaluationFact
+from evaluation.models import UnitRow as EvaluationUnit
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
-from exemption.models import PricingRecordStep
+from exemption.models import EmpoweredAchievement, PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
 from finance.models import Income, InstitutionEvaluation, KnownAchievement, LandedChallenge, Receivable
-from ownership.models import ConcludedDeal, StateEquity
+from ownership.models import ConcludedDeal, PricingTransaction, StateEquity
 from pricing.models import UNIT_POLICIES as PRICING_UNIT_POLICIES
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
@@ -34,6 +38,13 @@ def _deal(marker: str) -> dict[str, Any]:
     return {
         "transaction_id": marker, "unit_id": f"unit-{marker}", "achievement_id": f"ach-{marker}", "kind": "transfer",
         "price": "150000.00", "counterparty": COUNTERPARTY, "basis": "notice_clear",
+    }
+
+
+def _opened(marker: str) -> dict[str, Any]:
+    return {
+        "transaction_id": marker, "unit_id": f"unit-{marker}", "achievement_id": f"ach-{marker}", "kind": "license",
+        "method": "agreement", "licence": {"scope": "exclusive", "start_on": None, "end_on": None},
     }
 
 
@@ -87,6 +98,10 @@ def _equity_transfer(marker: str) -> dict[str, Any]:
     }
 
 
+def _empowerment(marker: str) -> dict[str, Any]:
+    return {"empowerment_id": f"emp-{marker}", "achievement_id": marker, "unit_id": f"unit-{marker}", "type": "ownership"}
+
+
 def _landed(marker: str) -> dict[str, Any]:
     return {"challenge_id": marker, "landed_on": "2030-06-01"}
 
@@ -118,6 +133,11 @@ class Row:
 
 ROWS = [
     Row("ownership", "deals", "pricing.deal.concluded", _deal, _with("price", 150000.5), ConcludedDeal.__table__, "transaction_id"),
+    Row("ownership", "deals", "pricing.transaction.opened", _opened, _without("kind"), PricingTransaction.__table__, "transaction_id"),
+    Row(
+        "ownership", "deals", "pricing.record.appended", _record_step, _without("seq"), PricingTransaction.__table__,
+        "transaction_id",
+    ),
     Row(
         "ownership", "horizontal-investments", "finance.horizontal_investment.recorded", _investment,
         _without("technology_valuation"), StateEquity.__table__, "investment_id",
@@ -135,6 +155,10 @@ ROWS = [
     Row(
         "exemption", "pricing-record", "pricing.record.appended", _record_step, _with("at", "yesterday"),
         PricingRecordStep.__table__, "transaction_id",
+    ),
+    Row(
+        "exemption", "empowerments", "ownership.empowerment.granted", _empowerment, _without("type"),
+        EmpoweredAchievement.__table__, "achievement_id",
     ),
     Row("finance", "deal-income", "pricing.deal.concluded", _deal, _without("unit_id"), Income.__table__, "transaction_id"),
     Row(
@@ -157,6 +181,11 @@ ROWS = [
         "finance", "landed-challenges", "pricing.challenge.landed", _landed, _without("landed_on"),
         LandedChallenge.__table__, "challenge_id",
     ),
+    # Evaluation's one consumer takes every catalogued type through one generic handler (EVA-2):
+    # a fact-bearing type and a knowledge-bearing one stand for the rest.
+    Row("evaluation", "indicators", "ownership.unit.registered", _unit_registered, _with("policy", "fifteen days"),
+        EvaluationUnit.__table__, "unit_id"),
+    Row("evaluation", "indicators", "pricing.deal.concluded", _deal, _with("price", 150000.5), EvaluationFact.__table__, "ref_id"),
 ]
 
 
@@ -167,8 +196,12 @@ async def test_the_table_covers_every_consumer_of_every_service(system: InProces
         for service in system.apps
         for runner in system.runtime(service).consumers
         for event_type in runner.spec.event_types
+        if service != "evaluation"
     }
-    assert running == {(row.service, row.consumer, row.event_type) for row in ROWS}
+    assert running == {(row.service, row.consumer, row.event_type) for row in ROWS if row.service != "evaluation"}
+    (evaluation,) = system.runtime("evaluation").consumers
+    assert set(evaluation.spec.event_types) == set(CATALOGUE)
+    assert {handles.handler for handles in evaluation.spec.handles.values()} == {on_event}
 
 
 @pytest.mark.parametrize("kind", ["payload", "envelope"])

@@ -71,7 +71,7 @@ async def test_objected_notice_goes_to_listing_and_after_expiry_concludes_at_the
     achievement = await journey.pooled_achievement()
     deal = await journey.agreement(achievement["id"])
     notice = await journey.notice(deal["id"])
-    objection = {"reason": "转让价格明显偏低", "contact": "13800000000"}
+    objection = {"reason": "转让价格明显偏低", "contact": {"name": "钱七", "phone": "13800000000"}}
     ok(await running.http.post(f"/api/v1/notices/{notice['id']}/objections", json=objection, headers=running.auth("enterprise")), 201)
     await journey.advance(timedelta(days=journey.unit["policy"]["notice_days"] + 1))
     await journey.in_state(deal["id"], "notice_objected")

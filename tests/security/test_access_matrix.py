@@ -139,6 +139,10 @@ class World:
                               "counterparty": COUNTERPARTY, "proposed_price": "500000.00",
                               "appraisal": {"performed": True, "value": "480000.00", "report_reference": "R-1"}}, admin, "transaction_id")
         await self.post("pricing", f"/api/v1/transactions/{tx['id']}/notice", {}, admin, "notice_id")
+        uploaded = await s.clients["pricing"].post(f"/api/v1/transactions/{tx['id']}/documents", data={"kind": "contract"},
+                                                   files={"file": ("合同.pdf", b"%PDF-1.4 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, f"setting up a document: {uploaded.text}"
+        self.ids["document_id"] = uploaded.json()["id"]
         listed = await self.post("pricing", "/api/v1/transactions",
                                  {"achievement_id": await achievement(), "kind": "transfer", "method": "listing",
                                   "proposed_price": "300000.00", "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-2"}}, admin)
@@ -149,13 +153,19 @@ class World:
         await self.post("pricing", f"/api/v1/transactions/{auctioned['id']}/auction",
                         {"reserve_price": "100000.00", "closes_at": "2099-01-01T00:00:00+08:00"}, admin, "auction_id")
         await self.post("pricing", "/api/v1/challenges",
-                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY},
+                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY,
+                         "field": "新材料", "region": "大连市", "closes_on": "2099-12-31"},
                         s.auth("enterprise", sub="matrix-publisher"), "challenge_id")
         await self.post("pricing", f"/api/v1/challenges/{self.ids['challenge_id']}/responses",
                         {"responder": PARTY, "proposal": "方案"}, s.auth("enterprise"), "response_id")
         await self.post("exemption", "/api/v1/exemption-cases",
                         {"unit_id": unit, "subject": {"person_id": "matrix-subject", "name": "张三", "role": "leader", "leader_rank": "principal"},
                          "matter": {"summary": "成果转让后价值上涨"}, "claimed_clauses": ["G5.3"]}, admin, "case_id")
+        uploaded = await s.clients["exemption"].post(
+            f"/api/v1/exemption-cases/{self.ids['case_id']}/evidence", data={"kind": "document", "title": "会议纪要"},
+            files={"file": ("纪要.pdf", b"%PDF-1.7 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, uploaded.text
+        self.ids["doc_id"] = uploaded.json()["evidence"][-1]["document"]["id"]
         await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
         await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
                         s.auth("platform_company"), "project_id")
@@ -178,6 +188,11 @@ class World:
             "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
             "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
         await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
+        await self.post("ownership", "/api/v1/institutions", {"kind": "science_park", "name": "科技园", "unit_ids": [unit]},
+                        platform, "institution_id")
+        await self.post("ownership", "/api/v1/technology-managers", {
+            "person_id": "tm-1", "name": "赵六", "certificate": {"number": "C-1", "level": "高级"}, "unit_id": unit},
+            admin, "technology_manager_id")
         self.ids["number"] = "1"
         # A concluded deal (delisting) records an income; an agreed-return transfer opens a receivable.
         await self.post("pricing", f"/api/v1/listings/{self.ids['listing_id']}/delistings", {"party": COUNTERPARTY}, s.auth("enterprise"))
@@ -187,6 +202,24 @@ class World:
         await self.post("ownership", f"/api/v1/achievements/{transferred}/separate-management", {"decision": DECISION}, admin)
         await self.post("ownership", f"/api/v1/achievements/{transferred}/equity-transfers",
                         {"mode": "agreed_return", "enterprise": PARTY, "decision": DECISION}, admin)
+        # §6b: the evaluation service knows people from events only: p-1 completed unit A's achievements,
+        # and a technology manager registered with unit A.
+        self.ids["person_id"] = "p-1"
+        self.ids["manager_id"] = f"tm-{uuid.uuid4().hex[:8]}"
+        await publish_event(s.runtime("evaluation").settings.nats_url, "ownership.technology_manager.registered",
+                            self.ids["manager_id"], {"technology_manager_id": self.ids["manager_id"],
+                                                     "person_id": "tm-person", "name": "王经理", "unit_id": unit})
+        rebuild = await s.clients["evaluation"].post("/api/v1/evaluation/rebuild", headers=platform)
+        assert rebuild.status_code == 202, rebuild.text
+        self.ids["rebuild_id"] = rebuild.json()["id"]
+
+        async def evaluated() -> bool:
+            manager = await s.clients["evaluation"].get(f"/api/v1/evaluation/technology-managers/{self.ids['manager_id']}",
+                                                        headers=platform)
+            person = await s.clients["evaluation"].get("/api/v1/evaluation/researchers/p-1", headers=admin)
+            return manager.status_code == 200 and person.status_code == 200
+
+        await eventually(evaluated, timeout=20)
         for collection, key in (("incomes", "income_id"), ("receivables", "receivable_id")):
             async def first(collection: str = collection) -> str | None:
                 response = await s.clients["finance"].get(f"/api/v1/{collection}", params={"unit_id": unit}, headers=admin)
