@@ -1,4 +1,4 @@
-"""NATS connection with JetStream: retried first connect, endless reconnect, the KEZHUAN stream."""
+"""NATS connection with JetStream: retried first connect, endless reconnect, the KEZHUAN stream and its dead letters."""
 from __future__ import annotations
 
 import asyncio
@@ -7,12 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import nats
+from contracts.envelope import STREAM
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-
-from contracts.envelope import STREAM
-from servicekit.deadletters import dlq_stream_config
 
 log = logging.getLogger("kezhuan.nats")
 
@@ -28,6 +26,22 @@ def stream_config(replicas: int = 1) -> StreamConfig:
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        num_replicas=replicas,
+    )
+
+
+DLQ_STREAM = "KEZHUAN_DLQ"
+"""Where consumers keep what they could not apply (servicekit.deadletters)."""
+DLQ_PREFIX = "kezhuan-dlq."
+
+
+def dlq_stream_config(replicas: int = 1) -> StreamConfig:
+    """The dead-letter stream: file storage, kept until an operator redrives or deletes."""
+    return StreamConfig(
+        name=DLQ_STREAM,
+        subjects=[f"{DLQ_PREFIX}>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
         num_replicas=replicas,
     )
 
