@@ -99,6 +99,7 @@ async def test_challenge_is_awarded_and_landed_by_its_publisher(market, events) 
         "challenge_id": challenge["id"], "landed_on": "2032-09-01",
         "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"},
         "awarded_response_id": answer.json()["id"], "responder": responder,
+        "direction": None, "enterprise": None,
     }
 
 
