@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml tools/write_pth.py | cksum | cut -d' ' -f1)
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgres bench demo migration clean
+.PHONY: install run test test-sqlite test-postgres bench demo migration messages docs clean
 
 $(STAMP): pyproject.toml tools/write_pth.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ demo: install ## load the Liaoning demo dataset into the running system (`make r
 
 migration: install ## autogenerate a migration: make migration SERVICE=pricing MSG="transactions"
 	$(BIN)/python -m servicekit.migrations revision $(SERVICE) -m "$(MSG)"
+
+messages: install ## extract problem messages into libs/servicekit/locales/*/LC_MESSAGES/kezhuan.po and list what needs a translation
+	$(BIN)/python -m servicekit.i18n_catalogue $(ARGS)
+
+docs: install ## regenerate docs/RULES.md from libs/contracts/rules.toml
+	$(BIN)/python -m contracts.rules
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -23,7 +23,7 @@ from gateway.routes import API_PREFIX, TEST_CLOCK_PATH, WEBHOOKS_PATH
 from gateway.tokens import TokenCache
 from gateway.webhooks.runtime import WebhookRuntime
 from gateway.webhooks.service import RetryPolicy
-from servicekit.middleware import BodyLimitMiddleware
+from servicekit.middleware import MAX_BODY_BYTES, BodyLimitMiddleware
 from servicekit.observability import configure_logging
 from servicekit.tracing import configure_tracing
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
@@ -71,7 +71,7 @@ class Gateway:
             webhooks=self.webhooks,
             jwt_secret=settings.jwt_secret.get_secret_value(),
         )
-        self._local = BodyLimitMiddleware(endpoints)
+        self._local = BodyLimitMiddleware(endpoints, limit=MAX_BODY_BYTES)  # no uploads to the gateway's own endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

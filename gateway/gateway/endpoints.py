@@ -24,7 +24,7 @@ from gateway.routes import TEST_CLOCK_PATH
 from gateway.webhooks.router import router as webhooks_router
 from gateway.webhooks.runtime import WebhookRuntime
 from servicekit.clock import real_now
-from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
+from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem, request_language
 
 INTERNAL_TEST_CLOCK = "/internal/test-clock"
 INTERNAL_CONSUMERS = "/internal/consumers"
@@ -150,7 +150,7 @@ def create_endpoints(
         down = {s: reason for s, reason in zip(services, results, strict=True) if reason is not None}
         if down:
             detail = "; ".join(f"{s}: {reason}" for s, reason in down.items())
-            return problem(503, f"not ready: {detail}")
+            return problem(503, "not ready: {detail}", params={"detail": detail}, language=request_language(request))
         return _json({"status": "ready", "services": {s: "ready" for s in services}})
 
     @app.get("/metrics", include_in_schema=False)
@@ -188,7 +188,8 @@ def create_endpoints(
             detail = "; ".join(f"{s}: {reason}" for s, reason in failed.items())
             return problem(
                 503 if unreachable else 502,
-                f"the test clock was not changed on every service ({detail}); the others did change, retry",
+                "the test clock was not changed on every service ({detail}); the others did change, retry",
+                params={"detail": detail}, language=request_language(request),
             )
 
         @app.put(

@@ -19,10 +19,11 @@ from yarl import URL
 
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
-from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, ROUTES, first_segment, has_dot_segment
+from gateway.routes import AUDIT_VERIFY_PATH, OPERATIONS_SEGMENTS, first_segment, has_dot_segment, route
 from gateway.tokens import TokenCache
 from servicekit import tracing
-from servicekit.middleware import MAX_BODY_BYTES
+from servicekit.i18n import N_, language_of_headers
+from servicekit.middleware import MAX_BODY_BYTES, TOO_LARGE, body_limit
 from servicekit.observability import continue_trace
 from servicekit.problems import problem
 
@@ -58,8 +59,8 @@ _DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 _REQUEST_ID_MAX = 200
 _BUFFERED_RESPONSE_MAX = 4 * 1024 * 1024
 """Responses up to this size (with a Content-Length) go out in one message; larger ones stream."""
-_TOO_LARGE = f"the request body exceeds {MAX_BODY_BYTES} bytes"
-_TOO_MANY = "too many requests from this client; retry after the number of seconds in Retry-After"
+_TOO_MANY = N_("too many requests from this client; retry after the number of seconds in Retry-After")
+_NO_SUCH_RESOURCE = N_("no such resource")
 
 
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -229,6 +230,52 @@ def _scan_headers(
     return forwarded, request_id, authorization, content_length, chunked, traceparent
 
 
+_DISCONNECTED = b"\x00disconnected"
+"""Sentinel: the client went away while sending its body."""
+
+
+def _content_type(headers: list[tuple[str, str]]) -> bytes | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.encode("latin-1", "replace")
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body (small bodies in one piece); None above `limit`, _DISCONNECTED if the client left."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return _DISCONNECTED
+    body = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body if len(body) <= limit else None
+    parts = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _DISCONNECTED
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _stream_body(receive: Receive) -> Any:
+    """The body passed on as it arrives (document uploads), never held whole in memory."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise aiohttp.ClientPayloadError("the client disconnected while uploading")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
 def _ascii(raw: bytes, safe: str) -> str:
     """Percent-encoded text for a URL; raw non-ASCII bytes (which some clients send) get encoded."""
     return raw.decode("ascii") if raw.isascii() else quote(raw, safe=safe)
@@ -285,22 +332,23 @@ class Proxy:
         forwarded.append(("traceparent", traceparent))
 
         segment = first_segment(path)
-        service = ROUTES.get(segment)
+        service = route(segment, path)
         if service is None and (path == AUDIT_VERIFY_PATH or segment in OPERATIONS_SEGMENTS):
             service = self._audit_service(scope["query_string"])
             if service is None:
                 return await self._refuse(
                     scope, receive, send, started, 422, request_id,
-                    f"`service` must name one of: {', '.join(self._bases)}",
+                    N_("`service` must name one of: {services}"), params={"services": ", ".join(self._bases)},
                 )
         if service is None or has_dot_segment(path):
-            return await self._refuse(scope, receive, send, started, 404, request_id, "no such resource")
+            return await self._refuse(scope, receive, send, started, 404, request_id, _NO_SUCH_RESOURCE)
         client_key: str | None = None
         if authorization is not None:
             refusal, client_key = self.tokens.verify(authorization)
             if refusal is not None:
                 return await self._refuse(
-                    scope, receive, send, started, 401, request_id, refusal, {"WWW-Authenticate": "Bearer"}
+                    scope, receive, send, started, 401, request_id, refusal.message, {"WWW-Authenticate": "Bearer"},
+                    params=refusal.params,
                 )
         if self.limiter.enabled:
             if client_key is None:
@@ -313,31 +361,31 @@ class Proxy:
                     {"Retry-After": self.limiter.retry_after(wait)},
                 )
 
-        body: bytes | None = None
+        body: Any = None
         if content_length is not None or chunked:
             if content_length is not None and not content_length.isdigit():
-                return await self._refuse(scope, receive, send, started, 400, request_id, "invalid Content-Length")
-            if content_length is not None and int(content_length) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return _end_span(span, 499)
-            body = message.get("body", b"")
-            if message.get("more_body", False):
-                parts = [body]
-                size = len(body)
-                while message.get("more_body", False):
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return _end_span(span, 499)
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
-                    parts.append(chunk)
-                body = b"".join(parts)
-            elif len(body) > MAX_BODY_BYTES:
-                return await self._refuse(scope, receive, send, started, 413, request_id, _TOO_LARGE)
+                return await self._refuse(scope, receive, send, started, 400, request_id, N_("invalid Content-Length"))
+            declared = int(content_length) if content_length is not None else None
+            limit = MAX_BODY_BYTES
+            if declared is None or declared > MAX_BODY_BYTES:
+                # Only then is the content type looked at: a multipart upload may carry one document (DOC-1).
+                limit = body_limit(_content_type(forwarded))
+            if declared is not None and declared > limit:
+                return await self._refuse(
+                    scope, receive, send, started, 413, request_id, TOO_LARGE, params={"limit": limit}
+                )
+            if declared is not None and declared > MAX_BODY_BYTES:
+                # A document upload streams through: the server reads exactly Content-Length bytes.
+                forwarded.append(("Content-Length", content_length.decode()))
+                body = _stream_body(receive)
+            else:
+                body = await _read_body(receive, limit)
+                if body is _DISCONNECTED:
+                    return _end_span(span, 499)
+                if body is None:
+                    return await self._refuse(
+                    scope, receive, send, started, 413, request_id, TOO_LARGE, params={"limit": limit}
+                )
 
         target = self._bases[service] + _ascii(scope.get("raw_path") or path.encode(), "/%")
         query = scope["query_string"]
@@ -368,17 +416,19 @@ class Proxy:
             if response_started:
                 raise  # the status is out; closing the connection is the only honest signal left
             status = 504
-            await problem(504, f"the {service} service did not answer in time", headers={"X-Request-ID": request_id})(
-                scope, receive, send
-            )
+            await problem(
+                504, "the {service} service did not answer in time", params={"service": service},
+                headers={"X-Request-ID": request_id}, language=language_of_headers(scope["headers"]),
+            )(scope, receive, send)
         except aiohttp.ClientError as exc:
             if response_started:
                 raise
             log.warning("%s unreachable for %s %s: %r", service, method, path, exc)
             status = 502
-            await problem(502, f"the {service} service could not be reached", headers={"X-Request-ID": request_id})(
-                scope, receive, send
-            )
+            await problem(
+                502, "the {service} service could not be reached", params={"service": service},
+                headers={"X-Request-ID": request_id}, language=language_of_headers(scope["headers"]),
+            )(scope, receive, send)
         finally:
             elapsed = perf_counter() - started
             self.metrics.observe(service, method, status, elapsed)
@@ -396,8 +446,14 @@ class Proxy:
         request_id: str,
         detail: str,
         headers: dict[str, str] | None = None,
+        *,
+        params: dict[str, object] | None = None,
     ) -> None:
-        await problem(status, detail, headers={**(headers or {}), "X-Request-ID": request_id})(scope, receive, send)
+        """Answer from the gateway itself: `detail` is an English msgid, rendered in the caller's language."""
+        await problem(
+            status, detail, params=params, headers={**(headers or {}), "X-Request-ID": request_id},
+            language=language_of_headers(scope["headers"]),
+        )(scope, receive, send)
         elapsed = perf_counter() - started
         self.metrics.observe(GATEWAY, scope["method"], status, elapsed)
         if self.log_requests:

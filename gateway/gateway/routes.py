@@ -33,7 +33,14 @@ ROUTES: dict[str, str] = {
     "receivables": "finance",
 }
 
+SUBRESOURCE_ROUTES: dict[str, tuple[str, str]] = {
+    # EXE-13: a transaction's exemption readiness is exemption's, from the pricing record it keeps.
+    "transactions": ("/exemption-readiness", "exemption"),
+}
+"""`segment → (last segment, service)`: `/api/v1/<segment>/{id}<last segment>` goes to that service instead."""
+
 _PREFIX_LEN = len(API_PREFIX)
+_SUBRESOURCE_SLASHES = API_PREFIX.count("/") + 2
 
 
 def first_segment(path: str) -> str:
@@ -42,11 +49,19 @@ def first_segment(path: str) -> str:
     return path[_PREFIX_LEN:] if end < 0 else path[_PREFIX_LEN:end]
 
 
+def route(segment: str, path: str) -> str | None:
+    """The service that answers `path` whose first segment is `segment` (sub-resources of another service included)."""
+    override = SUBRESOURCE_ROUTES.get(segment)
+    if override is not None and path.endswith(override[0]) and path.count("/") == _SUBRESOURCE_SLASHES:
+        return override[1]
+    return ROUTES.get(segment)
+
+
 def service_for(path: str) -> str | None:
     """The service that answers a public path, or None when no service owns its prefix."""
     if not path.startswith(API_PREFIX):
         return None
-    return ROUTES.get(first_segment(path))
+    return route(first_segment(path), path)
 
 
 def has_dot_segment(path: str) -> bool:

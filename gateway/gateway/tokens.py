@@ -34,14 +34,15 @@ class TokenCache:
 
     def check(self, authorization: str) -> str | None:
         """None when the header carries a valid token, else why it is refused."""
-        return self.verify(authorization)[0]
+        refusal = self.verify(authorization)[0]
+        return None if refusal is None else refusal.detail
 
-    def verify(self, authorization: str) -> tuple[str | None, str | None]:
-        """(None, the token's `sub`) when the header carries a valid token, else (why it is refused, None)."""
+    def verify(self, authorization: str) -> tuple[Unauthorized | None, str | None]:
+        """(None, the token's `sub`) when the header carries a valid token, else (the refusal, None)."""
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return "the Authorization header must be `Bearer <token>`", None
+            return Unauthorized("the Authorization header must be `Bearer <token>`"), None
         now = self._clock()
         cached = self._verified.get(token)
         if cached is not None:
@@ -51,7 +52,7 @@ class TokenCache:
         try:
             principal = decode_token(token, self._secret)
         except Unauthorized as exc:
-            return exc.detail, None
+            return exc, None
         # The signature is verified above; this second read only extracts `exp` for the cache.
         exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         if len(self._verified) >= self._max_entries:

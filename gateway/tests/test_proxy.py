@@ -34,6 +34,8 @@ def echoed_headers(response: httpx.Response) -> dict[str, list[str]]:
         ("/api/v1/auctions/a1/bids", "pricing"),
         ("/api/v1/challenges", "pricing"),
         ("/api/v1/exemption-cases/c1/panel", "exemption"),
+        ("/api/v1/transactions/t1/exemption-readiness", "exemption"),  # EXE-13: served by exemption
+        ("/api/v1/transactions/t1/record", "pricing"),
         ("/api/v1/incomes", "finance"),
         ("/api/v1/rewards", "finance"),
         ("/api/v1/horizontal-investments", "finance"),
@@ -163,7 +165,7 @@ def _bad_tokens(secret: str) -> dict[str, str]:
 @pytest.mark.parametrize("kind", ["expired", "alg none", "wrong secret", "no exp", "garbage", "basic", "empty"])
 async def test_bad_tokens_are_refused_with_401(client: httpx.AsyncClient, secret: str, kind: str) -> None:
     header = {"basic": "Basic dXNlcjpwYXNz", "empty": "Bearer"}.get(kind) or f"Bearer {_bad_tokens(secret)[kind]}"
-    response = await client.get("/api/v1/units/u1", headers={"Authorization": header})
+    response = await client.get("/api/v1/units/u1", headers={"Authorization": header, "Accept-Language": "en"})
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["www-authenticate"] == "Bearer"
@@ -201,6 +203,23 @@ async def test_body_of_exactly_one_mebibyte_is_forwarded(client: httpx.AsyncClie
     response = await client.post("/api/v1/achievements", content=b"x" * (1024 * 1024))
     assert response.status_code == 200
     assert len(response.json()["body"]) == 1024 * 1024
+
+
+async def test_a_multipart_upload_of_one_document_streams_through_but_not_a_larger_one(client: httpx.AsyncClient) -> None:
+    """DOC-1: a document of up to 20 MiB passes the 1 MiB limit when sent as multipart; the service checks the file."""
+    from servicekit.middleware import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BODY_BYTES
+
+    files = {"file": ("合同.pdf", b"y" * MAX_DOCUMENT_BYTES, "application/pdf")}
+    response = await client.post("/api/v1/transactions/t1/documents", files=files, data={"kind": "contract"})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["body"]) > MAX_DOCUMENT_BYTES
+    multipart = {"content-type": "multipart/form-data; boundary=b"}
+    over = await client.post("/api/v1/transactions/t1/documents", content=b"x" * (MAX_UPLOAD_BODY_BYTES + 1), headers=multipart)
+    assert over.status_code == 413
+    assert over.headers["content-type"] == PROBLEM
+    as_json = await client.post("/api/v1/transactions/t1/documents", content=b"x" * (1024 * 1024 + 1),
+                                headers={"content-type": "application/json"})
+    assert as_json.status_code == 413
 
 
 async def test_a_streamed_response_arrives_whole(client: httpx.AsyncClient) -> None:

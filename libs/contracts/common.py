@@ -5,10 +5,16 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 _DECIMAL_TEXT = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
 TWO_PLACES = Decimal("0.01")
+
+
+class Strict(BaseModel):
+    """The base of every request body: unknown fields are refused, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def parse_two_place_decimal(value: Any) -> Decimal:
@@ -55,3 +61,5 @@ class UnitPolicy(BaseModel):
     notice_days: int = 15
     review_request_days: int = 15
     patent_change_days: int = 90
+    min_meeting_attendees: int = 3
+    """EXE-5: attendees a collective decision needs at least (never below 2; ownership validates it)."""

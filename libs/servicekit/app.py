@@ -24,7 +24,7 @@ from servicekit.errors import InvalidInput, InvalidState, NotFound
 from servicekit.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from servicekit.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from servicekit.outbox import outbox_backlog
-from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem
+from servicekit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem, request_language
 from servicekit.runtime import Runtime, ServiceSpec, SweeperSpec
 from servicekit.settings import KezhuanSettings, get_settings
 from servicekit.tracing import configure_tracing
@@ -73,7 +73,7 @@ def _infrastructure_router() -> APIRouter:
         runtime: Runtime = request.app.state.runtime
         checks = {"database": False, "nats": runtime.nats.connected}
         try:
-            async with runtime.sessions() as session:
+            async with runtime.read_sessions() as session:  # never waits for the write lock
                 await session.execute(text("SELECT 1"))
             checks["database"] = True
         except Exception:
@@ -83,7 +83,10 @@ def _infrastructure_router() -> APIRouter:
                 f'{{"status":"ready","service":"{runtime.service}"}}', media_type="application/json"
             )
         missing = ", ".join(name for name, ok in checks.items() if not ok)
-        return problem(503, f"{runtime.service} not ready: {missing} unavailable")
+        return problem(
+            503, "{service} not ready: {missing} unavailable", params={"service": runtime.service, "missing": missing},
+            language=request_language(request),
+        )
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -153,7 +156,7 @@ def _operations_router() -> APIRouter:
         """Outbox backlog and dead letters of this service (platform_admin)."""
         require_role(ctx.user, "platform_admin")
         runtime = ctx.runtime
-        pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+        pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
         return OutboxStatus(
             service=runtime.service,
             pending=pending,
@@ -193,7 +196,7 @@ def _dead_letter_router() -> APIRouter:
         letter = await runtime.dead_letters.get(dead_letter_id)
         runner = next((c for c in runtime.consumers if c.durable == letter.consumer), None)
         if runner is None:
-            raise InvalidState(f"this service no longer has the consumer {letter.consumer}")
+            raise InvalidState("this service no longer has the consumer {consumer}", consumer=letter.consumer)
         try:
             event = CloudEvent.model_validate(letter.envelope)
         except ValidationError as exc:
@@ -201,7 +204,8 @@ def _dead_letter_router() -> APIRouter:
         try:
             applied = await runner.apply(event)
         except Exception as exc:
-            raise InvalidState(f"the consumer failed again: {type(exc).__name__}: {exc}") from exc
+            reason = type(exc).__name__ + ": " + str(exc)
+            raise InvalidState("the consumer failed again: {reason}", reason=reason) from exc
         await runtime.dead_letters.remove(dead_letter_id)
         return Redriven(id=dead_letter_id, consumer=letter.consumer, event_id=letter.event_id, applied=applied)
 
@@ -229,7 +233,7 @@ async def _dead_letter_count(runtime: Runtime) -> int | None:
 
 
 async def _render_metrics(runtime: Runtime, requests: RequestMetrics) -> bytes:
-    pending, oldest_age = await outbox_backlog(runtime.sessions, runtime.tables)
+    pending, oldest_age = await outbox_backlog(runtime.read_sessions, runtime.tables)
     lags = await _consumer_lag(runtime)
     dead_letters = await _dead_letter_count(runtime)
     registry = CollectorRegistry()

@@ -53,7 +53,7 @@ def decode_token(token: str, secret: str) -> Principal:
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the token has expired") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid token: {exc}") from exc
+        raise Unauthorized("invalid token: {reason}", reason=str(exc)) from exc
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthorized("invalid token: `roles` must be a list of strings")
@@ -109,7 +109,7 @@ def mint_token(
 def require_role(principal: Principal, *roles: str) -> None:
     """403 unless the caller holds one of `roles`."""
     if not principal.has(*roles):
-        raise Forbidden(f"this action needs one of the roles: {', '.join(roles)}")
+        raise Forbidden("this action needs one of the roles: {roles}", roles=", ".join(roles))
 
 
 def ensure_unit_access(

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, Session, declared_attr, make_transient_to_detached, mapped_column, object_session
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_
@@ -90,6 +91,52 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+class Versioned:
+    """An aggregate with a `version` (its ETag), raised by one in each transaction that changes the row.
+
+    Nobody writes `version += 1`: before a flush, every changed aggregate not yet raised in this
+    transaction gets its new version (so one request is one version, however often it flushes),
+    and the UPDATE names the version it read (`version_id_col`), so a lost update fails instead of
+    overwriting. `If-Match` is checked against `version` before the change (`errors.check_version`).
+    """
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
+
+
+_NEW_VERSIONS = "kezhuan.new_versions"
+"""session.info: the aggregates (their instance states) given a new version in the current transaction."""
+
+
+def new_version(entity: Versioned) -> None:
+    """A new version for a change the row itself does not show (a child record was added to the aggregate)."""
+    session = object_session(entity)
+    raised = session.info.setdefault(_NEW_VERSIONS, set()) if session is not None else set()
+    state = inspect(entity)
+    if state not in raised:
+        entity.version = entity.version + 1
+        raised.add(state)
+
+
+@event.listens_for(Session, "before_flush")
+def _raise_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    raised = session.info.setdefault(_NEW_VERSIONS, set())
+    raised.update(inspect(entity) for entity in session.new if isinstance(entity, Versioned))  # born at 1 here
+    for entity in session.dirty:
+        if isinstance(entity, Versioned) and inspect(entity) not in raised and session.is_modified(entity):
+            entity.version = entity.version + 1
+            raised.add(inspect(entity))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_versions(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NEW_VERSIONS, None)
 
 
 def new_metadata() -> MetaData:
@@ -342,19 +389,32 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
 
 
 @lru_cache(maxsize=None)
-def _insert_plan(entity_class: type) -> tuple[Insert, tuple[tuple[str, str], ...]]:
+def _insert_plan(entity_class: type) -> tuple[Insert, tuple[tuple[str, str], ...], tuple[tuple[str, Any], ...]]:
     mapper = inspect(entity_class)
-    return mapper.local_table.insert(), tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
+    columns = tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
+    defaults = []  # what the row holds for an attribute left unset: its scalar default, else NULL
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if column.default is not None and column.default.is_scalar:
+            defaults.append((attr.key, column.default.arg))
+        elif column.default is None and column.server_default is None and not column.primary_key:
+            defaults.append((attr.key, None))
+    return mapper.local_table.insert(), columns, tuple(defaults)
 
 
 async def insert_new(session: Any, entity: Any) -> None:
-    """Insert a new mapped entity with one reused Core INSERT instead of the unit of work.
+    """Insert a new mapped entity with one reused Core INSERT instead of the unit of work, and keep it in the session.
 
     For hot write paths (an ORM flush cost ≈ 0.2 ms of an achievement registration's ≈ 1.7 ms, bench
-    scenario 2): the attributes set on `entity` are inserted, unset ones take their column defaults;
-    `entity` stays outside the session, so later changes to it are not saved. Constraint violations
-    raise IntegrityError at once, as a flush would.
+    scenario 2). Unset attributes take their column's scalar default (or None) first, so the entity
+    is complete; then it joins the session as persistent, so later changes to it are saved like any
+    loaded object's. Constraint violations raise IntegrityError at once, as a flush would.
     """
-    statement, columns = _insert_plan(type(entity))
+    statement, columns, defaults = _insert_plan(type(entity))
     values = entity.__dict__
+    for key, default in defaults:
+        if key not in values:
+            setattr(entity, key, default)
     await session.execute(statement, {column: values[key] for key, column in columns if key in values})
+    make_transient_to_detached(entity)
+    session.add(entity)

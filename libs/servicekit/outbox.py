@@ -166,6 +166,22 @@ async def emit(
     return event.id
 
 
+class EventEmitter:
+    """A service's one way to emit: bound to its name (the CloudEvents source) and its outbox tables."""
+
+    __slots__ = ("source", "tables")
+
+    def __init__(self, source: str, tables: InfrastructureTables) -> None:
+        self.source = source
+        self.tables = tables
+
+    async def __call__(
+        self, session: AsyncSession, event_type: str, subject: str, data: BaseModel | dict[str, Any], now: datetime
+    ) -> str:
+        """Emit `event_type` about `subject` in the session's transaction (see `emit`); returns the event id."""
+        return await emit(session, self.tables, source=self.source, event_type=event_type, subject=subject, data=data, at=now)
+
+
 class OutboxRelay:
     """Publishes committed outbox rows with `Nats-Msg-Id` = event id; safe with several replicas.
 

@@ -22,7 +22,7 @@ from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
 from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token
 from servicekit.clock import Clock
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
-from servicekit.context import traceparent_var
+from servicekit.context import traceparent_var, write_session_var
 from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
 from servicekit.deadletters import DeadLetters
 from servicekit.errors import UpstreamUnavailable
@@ -108,7 +108,14 @@ class Runtime:
         )
 
     async def lookup(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
-        """GET a fresh resource from another service; None when it answers 404."""
+        """GET a fresh resource from another service; None when it answers 404.
+
+        Never inside a write request's transaction: a slow peer would hold the database (SQLite's
+        write lock, a pooled connection) for everyone. Look up first, then write; refused otherwise.
+        """
+        session = write_session_var.get()
+        if session is not None and session.in_transaction():
+            raise RuntimeError(f"lookup at {service} inside a database transaction: look it up before the first write")
         client = self.peers[service]
         try:
             response = await client.get(
@@ -120,11 +127,11 @@ class Runtime:
                 },
             )
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"the {service} service could not be reached") from exc
+            raise UpstreamUnavailable("the {service} service could not be reached", service=service) from exc
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise UpstreamUnavailable(f"the {service} service answered {response.status_code}")
+            raise UpstreamUnavailable("the {service} service answered {status}", service=service, status=response.status_code)
         return response.json()
 
     @staticmethod
@@ -205,7 +212,7 @@ class Runtime:
             return
         table = self.tables.clock
         async with self._clock_lock:
-            async with self.sessions() as session:
+            async with self.read_sessions() as session:
                 row = (await session.execute(select(table).where(table.c.id == 1))).first()
             if row is None or row.instant is None:
                 self.clock.reset()

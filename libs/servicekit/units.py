@@ -65,9 +65,13 @@ def unit_policy_consumer(table: Table) -> ConsumerSpec:
     )
 
 
-async def get_unit_policy(runtime: "Runtime", session: AsyncSession, table: Table, unit_id: str) -> UnitPolicy | None:
-    """The unit's policy from the local replica, or fresh from ownership when the event has not arrived yet."""
-    row = (await session.execute(select(table).where(table.c.unit_id == unit_id))).first()
+async def get_unit_policy(runtime: "Runtime", table: Table, unit_id: str) -> UnitPolicy | None:
+    """The unit's policy from the local replica, or fresh from ownership when the event has not arrived yet.
+
+    It reads in its own read-only session: call it before the request's write transaction begins.
+    """
+    async with runtime.read_sessions() as reads:
+        row = (await reads.execute(select(table).where(table.c.unit_id == unit_id))).first()
     if row is not None:
         return UnitPolicy(
             notice_days=row.notice_days,

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from servicekit.audit import ACTOR_KEY
 from servicekit.auth import Principal
 from servicekit.clock import real_now
-from servicekit.context import log_fields_var
+from servicekit.context import log_fields_var, write_session_var
 from servicekit.errors import Conflict, InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
@@ -128,16 +128,20 @@ class TransactionalRoute(APIRoute):
             runtime: Runtime = request.app.state.runtime
             async with runtime.sessions() as session:
                 request.scope[_SESSION_KEY] = session
-                key = request.headers.get("idempotency-key")
-                if key is not None and request.method == "POST":
-                    return await _commit_idempotent(runtime, session, request, key[:200], handle)
+                token = write_session_var.set(session)
                 try:
-                    response = await handle(request)
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-                return response
+                    key = request.headers.get("idempotency-key")
+                    if key is not None and request.method == "POST":
+                        return await _commit_idempotent(runtime, session, request, key[:200], handle)
+                    try:
+                        response = await handle(request)
+                        await session.commit()
+                    except BaseException:
+                        await session.rollback()
+                        raise
+                    return response
+                finally:
+                    write_session_var.reset(token)
 
         return write
 
@@ -159,9 +163,11 @@ async def _commit_idempotent(
     owner = _principal_sub(runtime, request)
     body = await request.body()
     request_hash = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
-    stored = await _stored(session, table, owner, key)
+    # A repeat is found in a read session, so the write transaction begins with the handler's own first
+    # statement, after any lookups it makes at other services (no remote call inside a transaction).
+    async with runtime.read_sessions() as reads:
+        stored = await _stored(reads, table, owner, key)
     if stored is not None:
-        await session.rollback()
         return _replay(stored, request_hash)
     try:
         response = await handle(request)

@@ -28,12 +28,13 @@ from servicekit.clock import real_now
 from servicekit.errors import Unauthorized
 from servicekit.pagination import Cursor, Limit, Page
 from servicekit.problems import PROBLEM_RESPONSES
+from servicekit.web import READ_METHODS
 
 _bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, roles, unit_id, exp")
 
 
 class WebhookContext:
-    """A request's session (it owns the transaction) and caller."""
+    """A request's session and caller; the dependency that makes it owns the transaction."""
 
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
@@ -48,19 +49,18 @@ async def _context(
         raise Unauthorized("this endpoint needs a bearer token")
     principal = decode_token(credentials.credentials, request.app.state.jwt_secret)
     async with runtime.sessions() as session:
+        # An error in the route is raised here and the session rolls back; a write that returns commits
+        # before its answer is sent (scope="function": this exits as the route returns).
         yield WebhookContext(session, principal)
+        if request.method not in READ_METHODS:
+            await session.commit()
 
 
-Ctx = Annotated[WebhookContext, Depends(_context)]
+Ctx = Annotated[WebhookContext, Depends(_context, scope="function")]
 
 
 def _json(payload: BaseModel, status: int = 200) -> Response:
     return Response(orjson.dumps(payload.model_dump(mode="json")), status_code=status, media_type="application/json")
-
-
-async def _commit(ctx: WebhookContext, payload: BaseModel | None, status: int) -> Response:
-    await ctx.session.commit()
-    return Response(status_code=status) if payload is None else _json(payload, status)
 
 
 router = APIRouter(prefix=WEBHOOKS_PATH, tags=["webhooks"], responses=PROBLEM_RESPONSES)
@@ -70,7 +70,7 @@ router = APIRouter(prefix=WEBHOOKS_PATH, tags=["webhooks"], responses=PROBLEM_RE
 async def create_webhook(ctx: Ctx, body: WebhookCreate) -> Response:
     """Deliver matching events to `url`, signed with the secret in the answer (shown only now)."""
     created = await service.create_subscription(ctx.session, principal=ctx.principal, request=body, now=real_now())
-    return await _commit(ctx, created, 201)
+    return _json(created, 201)
 
 
 @router.get("", response_model=Page[WebhookRead], summary="List webhook subscriptions")
@@ -89,7 +89,7 @@ async def get_webhook(ctx: Ctx, subscription_id: str) -> Response:
 async def delete_webhook(ctx: Ctx, subscription_id: str) -> Response:
     """Stop deliveries and drop the delivery log."""
     await service.delete_subscription(ctx.session, principal=ctx.principal, subscription_id=subscription_id)
-    return await _commit(ctx, None, 204)
+    return Response(status_code=204)
 
 
 @router.get("/{subscription_id}/deliveries", response_model=Page[DeliveryRead], summary="Webhook delivery log")
@@ -115,4 +115,4 @@ async def replay_webhook(ctx: Ctx, subscription_id: str, body: ReplayRequest) ->
     enqueued = await service.replay(
         ctx.session, principal=ctx.principal, subscription_id=subscription_id, since=body.since, now=real_now()
     )
-    return await _commit(ctx, ReplayResult(since=body.since, enqueued=enqueued), 202)
+    return _json(ReplayResult(since=body.since, enqueued=enqueued), 202)

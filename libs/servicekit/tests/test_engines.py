@@ -11,7 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from servicekit import sqlite_inline
-from servicekit.db import create_engine
+from ownership.models import Unit
+from servicekit.clock import real_now
+from servicekit.db import create_engine, insert_new
+from servicekit.outbox import new_id
 from servicekit.testing import eventually
 
 
@@ -157,3 +160,35 @@ def _true_when(condition):
         return condition()
 
     return check
+
+
+async def test_insert_new_keeps_the_entity_in_the_session_so_later_changes_are_saved(system) -> None:
+    runtime = system.runtime("ownership")
+    unit = Unit(id=new_id(), name="插入测试大学", type="university", notice_days=15, review_request_days=15,
+                patent_change_days=90, created_at=real_now())
+    async with runtime.sessions() as session, session.begin():
+        await insert_new(session, unit)
+        assert unit in session and unit.version == 1 and unit.central_in_liaoning is False
+        unit.name = "改名后的大学"
+    async with runtime.sessions() as session:
+        stored = await session.get(Unit, unit.id)
+        assert (stored.name, stored.version) == ("改名后的大学", 2)
+
+
+async def test_a_version_rises_once_per_changing_transaction_however_often_it_flushes(system) -> None:
+    runtime = system.runtime("ownership")
+    unit_id = (await system.register_unit())["id"]
+
+    async def renamed(*names: str) -> int:
+        async with runtime.sessions() as session, session.begin():
+            unit = await session.get(Unit, unit_id)
+            for name in names:
+                unit.name = name
+                await session.flush()
+            return unit.version
+
+    assert await renamed("一大学", "二大学") == 2
+    assert await renamed("三大学") == 3
+    assert await renamed() == 3  # a transaction that changes nothing keeps the version
+    async with runtime.read_sessions() as session:
+        assert (await session.get(Unit, unit_id)).version == 3

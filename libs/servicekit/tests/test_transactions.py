@@ -43,6 +43,14 @@ def _probe_router(registered: list[str]) -> Any:
             raise InvalidState("the handler refused after writing")
         return unit
 
+    @router.post(f"{PROBE}/lookups")
+    async def look_up(ctx: Ctx, after_writing: bool = False) -> SessionFacts:
+        """Look up a challenge at pricing, before or after this request's transaction has begun."""
+        if after_writing:
+            await ctx.session.execute(text("SELECT 1"))
+        await ctx.runtime.lookup("pricing", "/api/v1/challenges/no-such-challenge")
+        return SessionFacts(read_only=False)
+
     @router.get(f"{PROBE}/session")
     async def describe_session(ctx: Ctx) -> SessionFacts:
         """Whether this read's session is read-only on its backend."""
@@ -114,3 +122,10 @@ async def test_a_get_succeeds_while_another_connection_holds_the_write_lock(syst
         assert read.status_code == 200 and read.json()["id"] == unit["id"]
         assert not blocked_write.done()  # the lock is real: a write waits for it
     assert (await blocked_write)["id"]
+
+
+async def test_a_lookup_at_another_service_runs_only_before_the_write_transaction(system: InProcessSystem, probe: list[str]) -> None:
+    client, admin = system.clients["ownership"], system.auth("platform_admin")
+    assert (await client.post(f"{PROBE}/lookups", headers=admin)).status_code == 200
+    with pytest.raises(RuntimeError, match="inside a database transaction"):  # a programming error, raised in tests
+        await client.post(f"{PROBE}/lookups", params={"after_writing": "true"}, headers=admin)

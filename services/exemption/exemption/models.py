@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
+from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
 from servicekit.units import install_unit_policy_table
 
 
@@ -20,7 +20,7 @@ INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
 
 
-class ExemptionCase(Base):
+class ExemptionCase(Versioned, Base):
     """A case: the columns the queries need, and the domain case as one JSON document."""
 
     __tablename__ = "exemption_cases"
@@ -34,7 +34,6 @@ class ExemptionCase(Base):
     loss_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class PricingRecordStep(Base):

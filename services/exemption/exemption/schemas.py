@@ -5,14 +5,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from contracts.common import Money
+from contracts.common import Money, Strict
 from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
     DecisionDraft,
     Decision,
     DeterminationDraft,
     Determination,
-    Draft,
     Escalation,
     EscalationDraft,
     EvidenceDraft,
@@ -40,18 +39,18 @@ DeterminationCreate = DeterminationDraft
 AssessmentRead = Assessment
 
 
-class CaseCreate(Draft):
+class CaseCreate(Strict):
     unit_id: str = Field(min_length=1, max_length=64)
     subject: SubjectDraft
     matter: MatterDraft
     claimed_clauses: list[str] = Field(default_factory=list, max_length=10, description="G5.1 … G5.9 or G6")
 
 
-class ReviewRequestCreate(Draft):
+class ReviewRequestCreate(Strict):
     grounds: str = Field(min_length=1, max_length=20000)
 
 
-class Empty(Draft):
+class Empty(Strict):
     """Action endpoints without a body take `{}` (or nothing)."""
 
 

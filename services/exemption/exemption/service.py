@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ from exemption.schemas import (
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
 from servicekit.errors import NotFound, UpstreamUnavailable, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.units import get_unit_policy
 
 if TYPE_CHECKING:
@@ -54,8 +54,7 @@ SWEEP_BATCH = 100
 log = logging.getLogger("kezhuan.exemption")
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _viewer(actor: Principal) -> Viewer:
@@ -122,12 +121,14 @@ async def _visible(
 async def _save(row: ExemptionCase, stored: Case, updated: Case, session: AsyncSession) -> None:
     if updated != stored:
         _store(row, updated)
-        row.version += 1
         await session.flush()
 
 
-async def _review_request_days(runtime: "Runtime", session: AsyncSession, unit_id: str) -> int:
-    policy = await get_unit_policy(runtime, session, UNIT_POLICIES, unit_id)
+async def _review_request_days(runtime: "Runtime", case_id: str) -> int:
+    """The case's unit's review_request_days, read (and looked up if not replicated yet) before the write transaction."""
+    async with runtime.read_sessions() as reads:
+        row = await repository.get_case(reads, case_id)
+    policy = await get_unit_policy(runtime, UNIT_POLICIES, row.unit_id) if row is not None else None
     return (policy or UnitPolicy()).review_request_days
 
 
@@ -181,7 +182,7 @@ async def open_case(session: AsyncSession, *, runtime: "Runtime", actor: Princip
     fetched = []
     if case.matter.transaction_id is not None:
         fetched = await _backfill_pricing_record(runtime, case.matter.transaction_id, case.unit_id)
-    if await get_unit_policy(runtime, session, UNIT_POLICIES, data.unit_id) is None:
+    if await get_unit_policy(runtime, UNIT_POLICIES, data.unit_id) is None:
         raise NotFound("no such unit")
     for step in fetched:
         await record_pricing_step(session, transaction_id=case.matter.transaction_id, unit_id=case.unit_id, step=step)
@@ -253,8 +254,7 @@ async def record_negative_finding(session: AsyncSession, *, actor: Principal, ca
 
 async def decide(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: DecisionCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """The collective decision (EXE-3/5/6/7), delivered to the subject with the review deadline (EXE-8)."""
-    row = await repository.get_case(session, case_id)
-    days = await _review_request_days(runtime, session, row.unit_id) if row is not None else UnitPolicy().review_request_days
+    days = await _review_request_days(runtime, case_id)
     row, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                            action=lambda c, steps: domain.decide(c, viewer=_viewer(actor), draft=data, pricing_steps=len(steps),
                                                                  review_request_days=days, today=shanghai_day(now), now=now))
@@ -280,8 +280,7 @@ async def request_review(session: AsyncSession, *, actor: Principal, case_id: st
 
 async def decide_review(session: AsyncSession, *, runtime: "Runtime", actor: Principal, case_id: str, data: ReviewOutcomeCreate, expected_version: int | None, now: datetime) -> CaseRead:
     """Re-determine a wrong conclusion, or refuse the review with a written explanation (EXE-9)."""
-    row = await repository.get_case(session, case_id)
-    days = await _review_request_days(runtime, session, row.unit_id) if row is not None else UnitPolicy().review_request_days
+    days = await _review_request_days(runtime, case_id)
     row, case = await _act(session, actor=actor, case_id=case_id, expected_version=expected_version, now=now,
                            action=lambda c, steps: domain.decide_review(c, viewer=_viewer(actor), outcome=data, pricing_steps=len(steps),
                                                                         review_request_days=days, today=shanghai_day(now), now=now))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import BigIntPK, ExactDecimal, UTCDateTime, infrastructure, new_metadata
+from servicekit.db import BigIntPK, ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
 from servicekit.units import install_unit_policy_table
 
 
@@ -20,7 +20,7 @@ INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
 
 
-class Income(Base):
+class Income(Versioned, Base):
     """FIN-1: one entry per concluded deal or pay-later licence fee, retained by the unit."""
 
     __tablename__ = "incomes"
@@ -38,10 +38,9 @@ class Income(Base):
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
     retained_by_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Reward(Base):
+class Reward(Versioned, Base):
     """FIN-6/7: a reward decision of a unit, with its recipients."""
 
     __tablename__ = "rewards"
@@ -51,7 +50,6 @@ class Reward(Base):
     income_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class RewardRecipient(Base):
@@ -74,7 +72,7 @@ class RewardRecipient(Base):
     in_social_insurance_base: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
-class Fund(Base):
+class Fund(Versioned, Base):
     """A fiscal S&T fund run invest-first-equity-later (FIN-3/4/5); totals mirror its ledger."""
 
     __tablename__ = "funds"
@@ -86,7 +84,6 @@ class Fund(Base):
     exit_proceeds: Mapped[Decimal] = mapped_column(ExactDecimal)
     balance: Mapped[Decimal] = mapped_column(ExactDecimal)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class FundLedgerEntry(Base):
@@ -105,7 +102,7 @@ class FundLedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class InvestFirstProject(Base):
+class InvestFirstProject(Versioned, Base):
     """A project the platform company funds first and converts to equity later (FIN-3/4/5)."""
 
     __tablename__ = "invest_first_projects"
@@ -122,10 +119,9 @@ class InvestFirstProject(Base):
     equity_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     exits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class HorizontalInvestment(Base):
+class HorizontalInvestment(Versioned, Base):
     """FIN-2: horizontal-project surplus funds invested as technology stake + cash stake."""
 
     __tablename__ = "horizontal_investments"
@@ -143,7 +139,6 @@ class HorizontalInvestment(Base):
     consent_by: Mapped[str] = mapped_column(String(200))
     consent_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class LandedChallenge(Base):
@@ -156,7 +151,7 @@ class LandedChallenge(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Subsidy(Base):
+class Subsidy(Versioned, Base):
     """FIN-8: a reward-type post-subsidy."""
 
     __tablename__ = "subsidies"
@@ -168,10 +163,9 @@ class Subsidy(Base):
     basis_reference: Mapped[str] = mapped_column(String(300))
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Receivable(Base):
+class Receivable(Versioned, Base):
     """FIN-9: the return agreed in an agreed_return equity transfer, contingent until listing or transfer."""
 
     __tablename__ = "receivables"
@@ -187,4 +181,3 @@ class Receivable(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)

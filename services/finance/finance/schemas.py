@@ -4,15 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from contracts.common import Money, Percent
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so typos do not pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
+from contracts.common import Money, Percent, Strict
 
 
 class Party(Strict):

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,7 +65,7 @@ from finance.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.errors import NotFound, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 
 if TYPE_CHECKING:
@@ -77,8 +76,7 @@ UNIT_READERS = ("department", "platform_admin")
 FUND_READERS = ("platform_admin", "platform_company", "department")
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _after(cursor: str | None) -> str | None:
@@ -317,7 +315,6 @@ async def _post(
     )
     fund.contributed, fund.disbursed = book.contributed, book.disbursed
     fund.exit_proceeds, fund.balance = book.exit_proceeds, book.balance
-    fund.version += 1
 
 
 async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCreate, now: datetime) -> FundRead:
@@ -332,7 +329,7 @@ async def create_fund(session: AsyncSession, *, actor: Principal, data: FundCrea
         exit_proceeds=fund_rules.ZERO,
         balance=fund_rules.ZERO,
         created_at=now,
-        version=0,
+        version=1,
     )
     session.add(fund)
     await session.flush()
@@ -438,7 +435,6 @@ async def disburse_tranche(
     await _post(session, fund, book, kind="disbursement", amount=data.amount, project_id=project.id, reference=data.stage, now=now)
     project.disbursed += data.amount
     project.tranches = [*project.tranches, {"stage": data.stage, "amount": str(data.amount), "disbursed_at": now.isoformat()}]
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -472,7 +468,6 @@ async def convert_to_equity(
         "post_money_valuation": str(data.post_money_valuation),
         "converted_at": now.isoformat(),
     }
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -502,7 +497,6 @@ async def record_exit(
         *project.exits,
         {"equity_pct": str(data.equity_pct), "proceeds": str(data.proceeds), "exited_at": now.isoformat()},
     ]
-    project.version += 1
     await session.flush()
     await _emit(
         session,
@@ -613,10 +607,14 @@ async def on_challenge_landed(session: AsyncSession, landed: ChallengeLanded, ev
         await session.flush()
 
 
-async def _challenge_landed(session: AsyncSession, runtime: "Runtime", challenge_id: str) -> bool:
-    """FIN-8: landed per our copy of pricing's events, else per a fresh look at the challenge."""
-    if await repository.get_landed_challenge(session, challenge_id) is not None:
-        return True
+async def _challenge_landed(runtime: "Runtime", challenge_id: str) -> bool:
+    """FIN-8: landed per our copy of pricing's events, else per a fresh look at the challenge.
+
+    Both before the write transaction begins: the copy is read in a read-only session.
+    """
+    async with runtime.read_sessions() as reads:
+        if await repository.get_landed_challenge(reads, challenge_id) is not None:
+            return True
     challenge = await runtime.lookup("pricing", f"/api/v1/challenges/{challenge_id}")
     return challenge is not None and challenge.get("state") == "landed"
 
@@ -632,7 +630,7 @@ async def grant_subsidy(
     require_role(actor, "platform_admin")
     landed = None
     if data.kind == "challenge_award":
-        landed = await _challenge_landed(session, runtime, data.basis_reference)
+        landed = await _challenge_landed(runtime, data.basis_reference)
     check_subsidy(kind=data.kind, amount=data.amount, challenge_landed=landed)
     subsidy = Subsidy(
         id=new_id(),
@@ -735,7 +733,6 @@ async def trigger_receivable_due(
     receivable.trigger_event = data.event
     receivable.amount = data.amount
     receivable.due_at = now
-    receivable.version += 1
     await session.flush()
     return receivable_read(receivable)
 
@@ -747,6 +744,5 @@ async def settle(
     receivable = await _own_receivable(session, actor, receivable_id, expected_version)
     receivable.state = settle_receivable(state=receivable.state)
     receivable.settled_at = now
-    receivable.version += 1
     await session.flush()
     return receivable_read(receivable)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
+from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -18,7 +18,7 @@ class Base(DeclarativeBase):
 INFRA = infrastructure(Base.metadata)
 
 
-class Unit(Base):
+class Unit(Versioned, Base):
     __tablename__ = "units"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -29,10 +29,9 @@ class Unit(Base):
     review_request_days: Mapped[int] = mapped_column(Integer)
     patent_change_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Achievement(Base):
+class Achievement(Versioned, Base):
     """A job-related S&T achievement held by a unit; `first_granted_on` drives pool eligibility (OWN-10)."""
 
     __tablename__ = "achievements"
@@ -60,7 +59,6 @@ class Achievement(Base):
     pool_excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     pool_exclusion_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ComplianceRecord(Base):
@@ -76,7 +74,7 @@ class ComplianceRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Empowerment(Base):
+class Empowerment(Versioned, Base):
     """Ownership or usage right granted to the team, with its patent-change follow-up (OWN-1…6)."""
 
     __tablename__ = "empowerments"
@@ -99,10 +97,9 @@ class Empowerment(Base):
     extensions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     conversion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class EquityTransfer(Base):
+class EquityTransfer(Versioned, Base):
     """The unit's retained share passed to the team (OWN-11)."""
 
     __tablename__ = "equity_transfers"
@@ -117,10 +114,9 @@ class EquityTransfer(Base):
     transferred_share: Mapped[Decimal] = mapped_column(ExactDecimal)
     decision: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class PayLaterLicence(Base):
+class PayLaterLicence(Versioned, Base):
     """A use-first-pay-later licence to an SME (OWN-9)."""
 
     __tablename__ = "pay_later_licences"
@@ -133,7 +129,6 @@ class PayLaterLicence(Base):
     payment_due_on: Mapped[date] = mapped_column(Date)
     payment_conditions: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class StateEquity(Base):

@@ -6,15 +6,9 @@ from datetime import date as datetime_date
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from contracts.common import Money, Percent, UnitPolicy
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so typos do not pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
+from contracts.common import Money, Percent, Strict, UnitPolicy
 
 
 class UnitPolicyInput(Strict):

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,17 +73,16 @@ from ownership.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.clock import shanghai_day
-from servicekit.db import insert_new
+from servicekit.db import insert_new, new_version
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 
 
 SOURCE = "ownership"
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def unit_read(unit: Unit) -> UnitRead:
@@ -168,7 +166,6 @@ async def change_policy(
     check_version(unit.version, expected_version)
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(unit, name, value)
-    unit.version += 1
     await session.flush()
     await _emit(
         session,
@@ -333,7 +330,6 @@ def _mark_transformed(achievement: Achievement, now: datetime) -> bool:
     achievement.transformed = True
     achievement.transformed_at = now
     achievement.status = "transformed"
-    achievement.version += 1
     return True
 
 
@@ -444,7 +440,7 @@ async def add_compliance_record(
         created_at=now,
     )
     session.add(record)
-    achievement.version += 1
+    new_version(achievement)  # the achievement's read lists its compliance records
     await session.flush()
     return _record_read(record)
 
@@ -468,7 +464,6 @@ async def separately_manage(
     achievement.separately_managed = True
     achievement.separate_decision = decision
     achievement.separately_managed_at = now
-    achievement.version += 1
     await session.flush()
     await _emit(
         session,
@@ -495,7 +490,6 @@ async def exclude_from_pool(
     pool_rules.check_exclusion_reason(data.reason)  # OWN-10
     achievement.pool_excluded = True
     achievement.pool_exclusion_reason = (data.reason or "").strip()
-    achievement.version += 1
     await session.flush()
     return await _achievement_read(session, achievement, now)
 
@@ -509,7 +503,6 @@ async def restore_to_pool(
     if achievement.pool_excluded:
         achievement.pool_excluded = False
         achievement.pool_exclusion_reason = None
-        achievement.version += 1
         await session.flush()
     return await _achievement_read(session, achievement, now)
 
@@ -614,7 +607,6 @@ async def register_patent_change(
     empowerment.patent_change_state = emp_rules.PatentChangeState.REGISTERED
     empowerment.patent_change_registered_on = data.registered_on
     empowerment.patent_change_reference = data.reference
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -656,7 +648,6 @@ async def extend_usage_right(
         },
     ]
     empowerment.end_on = data.new_end_on
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -707,7 +698,6 @@ async def convert_usage_right(
     empowerment.team_share = data.team_share
     empowerment.unit_share = data.unit_share
     empowerment.end_on = None  # ownership has no term
-    empowerment.version += 1
     await session.flush()
     await _emit(
         session,
@@ -733,7 +723,6 @@ async def sweep_overdue_patent_changes(session: AsyncSession, now: datetime) -> 
         if emp_rules.patent_change_state(empowerment.patent_change_state, empowerment.patent_change_due_on, today) != "overdue":
             continue
         empowerment.patent_change_state = emp_rules.PatentChangeState.OVERDUE
-        empowerment.version += 1
         await _emit(
             session,
             "ownership.patent_change.overdue",
@@ -791,8 +780,6 @@ async def transfer_equity(
     )
     current.team_share = emp_rules.HUNDRED
     current.unit_share = Decimal("0.00")
-    current.version += 1
-    achievement.version += 1
     session.add(transfer)
     await session.flush()
     await _emit(

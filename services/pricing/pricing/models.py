@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.db import ExactDecimal, UTCDateTime, infrastructure, new_metadata
+from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
 from servicekit.units import install_unit_policy_table
 
 
@@ -20,7 +20,7 @@ INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
 
 
-class Transaction(Base):
+class Transaction(Versioned, Base):
     """The aggregate: every step locks this row, so steps of one transaction are serialised."""
 
     __tablename__ = "transactions"
@@ -41,10 +41,9 @@ class Transaction(Base):
     deal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Notice(Base):
+class Notice(Versioned, Base):
     """PRC-4: the public notice of an agreement price."""
 
     __tablename__ = "notices"
@@ -58,7 +57,6 @@ class Notice(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     state: Mapped[str] = mapped_column(String(20))  # active | clear | objected | withdrawn
     objection_count: Mapped[int] = mapped_column(Integer, default=0)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Objection(Base):
@@ -74,7 +72,7 @@ class Objection(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Listing(Base):
+class Listing(Versioned, Base):
     """PRC-6/PRC-7: an offer on a technology market, open 15 days."""
 
     __tablename__ = "listings"
@@ -90,10 +88,9 @@ class Listing(Base):
     state: Mapped[str] = mapped_column(String(20))  # open | delisted | expired
     delisted_by: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     delisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Auction(Base):
+class Auction(Versioned, Base):
     """PRC-8: an auction with a reserve price and a closing instant."""
 
     __tablename__ = "auctions"
@@ -106,7 +103,6 @@ class Auction(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(20))  # open | won | failed
     bid_count: Mapped[int] = mapped_column(Integer, default=0)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class AuctionBid(Base):
@@ -139,7 +135,7 @@ class RecordEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Challenge(Base):
+class Challenge(Versioned, Base):
     """PRC-10: a two-way challenge (揭榜挂帅)."""
 
     __tablename__ = "challenges"
@@ -158,7 +154,6 @@ class Challenge(Base):
     landed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     landing_evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ChallengeResponse(Base):

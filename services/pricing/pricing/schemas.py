@@ -4,17 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from contracts.common import Money
+from contracts.common import Money, Strict
 
 Text300 = Field(min_length=1, max_length=300)
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so typos do not pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Organisation(Strict):

@@ -7,11 +7,12 @@ a refusal never leaves half a change behind (the request's transaction rolls bac
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import UnitPolicy, format_two_places
@@ -90,7 +91,7 @@ from pricing.schemas import (
 )
 from servicekit.auth import Principal, ensure_unit_access, require_role
 from servicekit.errors import InvalidInput, InvalidState, NotFound, check_version
-from servicekit.outbox import emit, new_id
+from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
 from servicekit.units import get_unit_policy
 
@@ -102,8 +103,7 @@ SYSTEM_ACTOR = "system"  # time-driven steps (notice end, listing expiry, auctio
 READ_ROLES = ("department", "platform_admin")  # besides the unit's own unit_admin and the service role
 
 
-async def _emit(session: AsyncSession, event_type: str, subject: str, data: BaseModel, now: datetime) -> None:
-    await emit(session, INFRA, source=SOURCE, event_type=event_type, subject=subject, data=data, at=now)
+_emit = EventEmitter(SOURCE, INFRA)
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -198,11 +198,33 @@ async def _append(
     return entry
 
 
-def _touch(tx: Transaction) -> None:
-    tx.version += 1
-
-
 # --- achievement facts from ownership (contract item 1) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """What a step reads before its write transaction begins, to make its lookups at other services first."""
+
+    unit_id: str
+    achievement_id: str
+    closes_at: datetime | None
+
+
+async def _committed(
+    runtime: "Runtime", get: Callable[[AsyncSession, str], Awaitable[Any]], entity_id: str
+) -> _Committed | None:
+    """A transaction, listing or auction as last committed, with its transaction's unit and achievement.
+
+    Read in a read-only session, so the lookups that need it run before the request's write
+    transaction begins; the write step then reads (and locks) the rows again.
+    """
+    async with runtime.read_sessions() as reads:
+        entity = await get(reads, entity_id)
+        if entity is None:
+            return None
+        tx = entity if isinstance(entity, Transaction) else await repository.get_transaction(reads, entity.transaction_id)
+        assert tx is not None  # listings and auctions belong to a transaction (foreign key)
+        return _Committed(unit_id=tx.unit_id, achievement_id=tx.achievement_id, closes_at=getattr(entity, "closes_at", None))
 
 
 async def _achievement(runtime: "Runtime", achievement_id: str) -> dict[str, Any]:
@@ -263,11 +285,9 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime, *, pers
         return []
     tx.state = next_state(tx.method, tx.state, action)
     tx.due_at = None
-    _touch(tx)
     if notice is not None:  # PRC-4/PRC-5: the notice has run its course
         objected = action is Action.CLOSE_NOTICE_OBJECTED
         notice.state = "objected" if objected else "clear"
-        notice.version += 1
         entries = [await _append(
             session, tx, step="notice_closed", actor=SYSTEM_ACTOR,
             details={"notice_id": notice.id, "ended_at": notice.ends_at.isoformat(), "objected": objected,
@@ -279,7 +299,6 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime, *, pers
                         NoticeClosed(notice_id=notice.id, transaction_id=tx.id, unit_id=tx.unit_id, objected=objected), now)
     elif listing is not None:  # PRC-6: 15 days without delisting
         listing.state = "expired"
-        listing.version += 1
         entries = [await _append(
             session, tx, step="listing_expired", actor=SYSTEM_ACTOR,
             details={"listing_id": listing.id, "closed_at": listing.closes_at.isoformat()}, now=now, persist=persist,
@@ -289,7 +308,6 @@ async def advance(session: AsyncSession, tx: Transaction, now: datetime, *, pers
                         ListingExpired(listing_id=listing.id, transaction_id=tx.id, unit_id=tx.unit_id), now)
     elif auction is not None:  # PRC-8: the highest valid bid wins, or no deal
         auction.state = "won" if winner_bid else "failed"
-        auction.version += 1
         entries = [await _append(
             session, tx, step="auction_closed", actor=SYSTEM_ACTOR,
             details={
@@ -455,11 +473,13 @@ async def publish_notice(
     session: AsyncSession, runtime: "Runtime", *, actor: Principal, transaction_id: str, expected_version: int | None, now: datetime
 ) -> NoticeRead:
     """PRC-4: publish the achievement's name and the agreement price for the unit's notice_days."""
+    committed = await _committed(runtime, repository.get_transaction, transaction_id)
+    # The unit's notice_days, looked up (if not replicated yet) before the write transaction begins.
+    policy = (committed and await get_unit_policy(runtime, UNIT_POLICIES, committed.unit_id)) or UnitPolicy()
     tx = await _locked(session, transaction_id, now)
     _ensure_writer(actor, tx)
     check_version(tx.version, expected_version)
     tx.state = next_state(tx.method, tx.state, Action.PUBLISH_NOTICE)
-    policy = await get_unit_policy(runtime, session, UNIT_POLICIES, tx.unit_id) or UnitPolicy()
     assert tx.proposed_price is not None  # PRC-4 made it mandatory for agreement pricing
     notice = Notice(
         id=new_id(), transaction_id=tx.id, unit_id=tx.unit_id, achievement_title=tx.achievement_title,
@@ -468,7 +488,6 @@ async def publish_notice(
     )
     session.add(notice)
     tx.due_at = notice.ends_at
-    _touch(tx)
     await session.flush()
     await _append(session, tx, step="notice_published", actor=_actor(actor), details={
         "notice_id": notice.id, "achievement_title": notice.achievement_title, "price": _money(notice.price),
@@ -514,8 +533,6 @@ async def object_to_notice(
                           objector=actor.sub, received_at=now)
     session.add(objection)
     notice.objection_count += 1
-    notice.version += 1
-    _touch(tx)
     await session.flush()
     await _append(session, tx, step="objection_received", actor=_actor(actor),
                   details={"notice_id": notice.id, "objection_id": objection.id, "reason": data.reason}, now=now)
@@ -540,7 +557,6 @@ async def publish_listing(
     )
     session.add(listing)
     tx.due_at = listing.closes_at
-    _touch(tx)
     await session.flush()
     await _append(session, tx, step="listing_published", actor=_actor(actor), details={
         "listing_id": listing.id, "exchange": listing.exchange, "price": _money(price),
@@ -573,12 +589,12 @@ async def delist(
     session: AsyncSession, runtime: "Runtime", *, actor: Principal, listing_id: str, data: DelistingCreate, now: datetime
 ) -> DelistingRead:
     """PRC-7: the first delisting party takes the deal at the listing price; every later attempt is refused."""
-    listing = await repository.get_listing(session, listing_id)
-    if listing is None:
+    committed = await _committed(runtime, repository.get_listing, listing_id)
+    if committed is None:
         raise NotFound()
-    tx_unlocked = await repository.get_transaction(session, listing.transaction_id)
-    assert tx_unlocked is not None  # a listing always belongs to a transaction (foreign key)
-    _check_party(await _achievement(runtime, tx_unlocked.achievement_id), data.party)  # OWN-13/14/15
+    _check_party(await _achievement(runtime, committed.achievement_id), data.party)  # OWN-13/14/15, before writing
+    listing = await repository.get_listing(session, listing_id)
+    assert listing is not None  # listings are never deleted
     # The lock decides the winner: concurrent delistings queue here and re-read the state.
     tx = await _locked(session, listing.transaction_id, now)
     check_delisting_time(now, listing.closes_at)  # PRC-6
@@ -587,9 +603,7 @@ async def delist(
     listing.state = "delisted"
     listing.delisted_by = party
     listing.delisted_at = now
-    listing.version += 1
     tx.due_at = None
-    _touch(tx)
     await _append(session, tx, step="delisted", actor=_actor(actor),
                   details={"listing_id": listing.id, "party": party, "price": _money(listing.price)}, now=now)
     await _conclude(session, tx, price=listing.price, counterparty=party, basis="delisted", actor=_actor(actor), now=now)
@@ -614,7 +628,6 @@ async def open_auction(
                       opens_at=now, closes_at=data.closes_at, state="open", bid_count=0, version=1)
     session.add(auction)
     tx.due_at = data.closes_at
-    _touch(tx)
     await session.flush()
     await _append(session, tx, step="auction_opened", actor=_actor(actor), details={
         "auction_id": auction.id, "reserve_price": _money(auction.reserve_price),
@@ -635,22 +648,20 @@ async def place_bid(
     session: AsyncSession, runtime: "Runtime", *, actor: Principal, auction_id: str, data: BidCreate, now: datetime
 ) -> BidRead:
     """PRC-8: a bid, taken until the auction closes."""
-    auction = await repository.get_auction(session, auction_id)
-    if auction is None:
+    committed = await _committed(runtime, repository.get_auction, auction_id)
+    if committed is None:
         raise NotFound()
-    check_bid(now, auction.closes_at, data.amount)  # PRC-8
-    tx_unlocked = await repository.get_transaction(session, auction.transaction_id)
-    assert tx_unlocked is not None  # an auction always belongs to a transaction (foreign key)
-    _check_party(await _achievement(runtime, tx_unlocked.achievement_id), data.party)  # OWN-13/14/15
+    check_bid(now, committed.closes_at, data.amount)  # PRC-8
+    _check_party(await _achievement(runtime, committed.achievement_id), data.party)  # OWN-13/14/15, before writing
+    auction = await repository.get_auction(session, auction_id)
+    assert auction is not None  # auctions are never deleted
     tx = await _locked(session, auction.transaction_id, now)
     if tx.state != State.AUCTION_OPEN:
         raise InvalidState("the auction takes no more bids", rule="PRC-8")
     auction.bid_count += 1
-    auction.version += 1
     bid = AuctionBid(id=new_id(), auction_id=auction.id, seq=auction.bid_count, party=data.party.model_dump(mode="json"),
                      amount=data.amount, bidder=actor.sub, placed_at=now)
     session.add(bid)
-    _touch(tx)
     await session.flush()
     await _append(session, tx, step="bid_placed", actor=_actor(actor),
                   details={"auction_id": auction.id, "bid_id": bid.id, "seq": bid.seq, "party": bid.party,
@@ -670,7 +681,6 @@ async def conclude(
     basis = "notice_clear" if tx.state == State.NOTICE_CLEAR else "listing_expired"
     tx.state = next_state(tx.method, tx.state, Action.CONCLUDE)  # 409 PRC-4 / PRC-6 from any other state
     assert tx.proposed_price is not None and tx.counterparty is not None  # PRC-4 at opening
-    _touch(tx)
     await _conclude(session, tx, price=tx.proposed_price, counterparty=tx.counterparty, basis=basis, actor=_actor(actor),
                     now=now, contract={"contract_reference": data.contract_reference, "signed_on": data.signed_on.isoformat()})
     await session.flush()
@@ -688,9 +698,7 @@ async def withdraw(
     notice = await repository.get_notice_of(session, tx.id)
     if notice is not None and notice.state == "active":
         notice.state = "withdrawn"
-        notice.version += 1
     tx.due_at = None
-    _touch(tx)
     await _append(session, tx, step="withdrawn", actor=_actor(actor), details={}, now=now)
     await session.flush()
     return await _full_read(session, tx)
@@ -790,7 +798,6 @@ async def award_challenge(
         raise NotFound("no such response to this challenge")
     challenge.state = challenge_rules.award(challenge.state).value
     challenge.awarded_response_id = response.id
-    challenge.version += 1
     await session.flush()
     await _emit(session, "pricing.challenge.awarded", challenge.id, ChallengeAwarded(
         challenge_id=challenge.id, response_id=response.id, publisher=challenge.publisher, responder=response.responder), now)
@@ -806,7 +813,6 @@ async def land_challenge(
     challenge.state = challenge_rules.land(challenge.state).value
     challenge.landed_on = data.landed_on
     challenge.landing_evidence = data.evidence
-    challenge.version += 1
     response = await repository.get_challenge_response(session, str(challenge.awarded_response_id))
     await session.flush()
     await _emit(session, "pricing.challenge.landed", challenge.id, ChallengeLanded(

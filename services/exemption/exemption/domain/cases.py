@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from contracts.common import Money
+from contracts.common import Money, Strict
 from exemption.domain.clauses import check_negative_clause, check_positive_clauses, check_subject, positive_rule
 from servicekit.errors import Forbidden, InvalidInput, InvalidState, PolicyViolation
 
@@ -57,11 +57,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
 
 # ---- inputs (the HTTP request bodies; unknown fields are refused so typos never pass silently) -----
 
-class Draft(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Person(Draft):
+class Person(Strict):
     person_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
 
@@ -71,49 +67,49 @@ class SubjectDraft(Person):
     leader_rank: str | None = Field(default=None, description="principal | deputy, for leaders (SCO-2)")
 
 
-class MatterDraft(Draft):
+class MatterDraft(Strict):
     summary: str = Field(min_length=1, max_length=5000)
     loss_amount: Money | None = None
     transaction_id: str | None = Field(default=None, min_length=1, max_length=64)
     achievement_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class ThirdPartyDraft(Draft):
+class ThirdPartyDraft(Strict):
     name: str | None = Field(default=None, max_length=300)
     contact: Person | None = None
 
 
-class PanelDraft(Draft):
+class PanelDraft(Strict):
     mode: str = Field(description="working_group | third_party (EXE-4)")
     members: list[Person] = Field(default_factory=list, max_length=100)
     third_party: ThirdPartyDraft | None = None
 
 
-class EvidenceDraft(Draft):
+class EvidenceDraft(Strict):
     kind: str = Field(description="document | testimony | record | other")
     title: str = Field(min_length=1, max_length=500)
     reference: str = Field(min_length=1, max_length=500)
 
 
-class StatementDraft(Draft):
+class StatementDraft(Strict):
     heard_on: date | None = None
     summary: str | None = Field(default=None, max_length=10000)
     refused: bool = False
     documented_on: date | None = None
 
 
-class FindingDraft(Draft):
+class FindingDraft(Strict):
     clause: str = Field(description="G7.1 … G7.5 (EXE-3)")
     finding: str = Field(min_length=1, max_length=10000)
 
 
-class MeetingDraft(Draft):
+class MeetingDraft(Strict):
     body: str | None = Field(default=None, max_length=300, description="e.g. 校长办公会, 党委会 (EXE-5)")
     held_on: date | None = None
     attendees: list[str] = Field(default_factory=list, max_length=200, description="person ids (EXE-6)")
 
 
-class DecisionDraft(Draft):
+class DecisionDraft(Strict):
     meeting: MeetingDraft | None = None
     conclusion: str = Field(description="meets | basically_meets | does_not_meet (EXE-7)")
     clauses: list[str] = Field(default_factory=list, max_length=20)
@@ -121,18 +117,18 @@ class DecisionDraft(Draft):
     improvements: list[str] = Field(default_factory=list, max_length=50)
 
 
-class ReviewOutcomeDraft(Draft):
+class ReviewOutcomeDraft(Strict):
     accepted: bool
     decision: DecisionDraft | None = None
     explanation: str | None = Field(default=None, max_length=20000)
 
 
-class EscalationDraft(Draft):
+class EscalationDraft(Strict):
     application_reference: str | None = Field(default=None, max_length=300)
     subject_objection: str | None = Field(default=None, max_length=20000)
 
 
-class DeterminationDraft(Draft):
+class DeterminationDraft(Strict):
     departments: list[str] = Field(default_factory=list, max_length=20)
     conclusion: str = Field(description="meets | basically_meets | does_not_meet (EXE-10)")
     reasoning: str = Field(min_length=1, max_length=20000)

@@ -82,7 +82,7 @@ async def test_decision_needs_panel_then_evidence_then_statement(system: InProce
     await case.panel()
     problem(await case.post("/decision", case.decision()), 409, "EXE-5")
     await case.ok("/evidence", {"kind": "document", "title": "合同", "reference": "C-1"})
-    response = await case.post("/decision", case.decision())
+    response = await case.post("/decision", case.decision(), {**case.admin, "Accept-Language": "en"})
     problem(response, 409, "EXE-5")
     assert "statement" in response.json()["detail"]
     await case.ok("/statements", {"refused": True, "documented_on": HELD_ON})

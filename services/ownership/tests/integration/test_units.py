@@ -23,7 +23,7 @@ async def policy_in(system: InProcessSystem, service: str, unit_id: str) -> tupl
 
 async def test_registered_unit_has_default_policy_and_reaches_every_service(system: InProcessSystem) -> None:
     unit = await system.register_unit(name="东北大学", type="university")
-    assert unit["policy"] == {"notice_days": 15, "review_request_days": 15, "patent_change_days": 90}
+    assert unit["policy"] == {"notice_days": 15, "review_request_days": 15, "patent_change_days": 90, "min_meeting_attendees": 3}
     assert unit["version"] == 1
     for service in ("pricing", "exemption", "finance"):
         assert await eventually(lambda s=service: policy_in(system, s, unit["id"]), timeout=2) == (15, 15, 90)
@@ -39,7 +39,7 @@ async def test_policy_change_by_unit_admin_reaches_every_service(system: InProce
     )
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"2"'
-    assert response.json()["policy"] == {"notice_days": 20, "review_request_days": 30, "patent_change_days": 90}
+    assert response.json()["policy"] == {"notice_days": 20, "review_request_days": 30, "patent_change_days": 90, "min_meeting_attendees": 3}
 
     async def replicated() -> bool:
         return all([await policy_in(system, s, unit["id"]) == (20, 30, 90) for s in ("pricing", "exemption", "finance")])

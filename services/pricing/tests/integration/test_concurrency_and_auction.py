@@ -71,7 +71,11 @@ async def test_auction_takes_bids_until_close_and_the_highest_at_or_above_reserv
     assert read["state"] == "concluded"
     assert read["deal"]["basis"] == "auction" and read["deal"]["price"] == "120000.00"
     assert read["deal"]["counterparty"]["name"] == "乙"
-    data = (await events("pricing.deal.concluded", tx["id"]))[0]["data"]
+
+    async def announced() -> list:  # the read showed the deal; the sweeper persists and announces it
+        return await events("pricing.deal.concluded", tx["id"])
+
+    data = (await eventually(announced, timeout=10))[0]["data"]
     assert data["kind"] == "license" and data["price"] == "120000.00" and data["basis"] == "auction"
 
 
