@@ -60,6 +60,14 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamC
     await js.update_stream(config)
 
 
+def raise_if_cancelled() -> None:
+    """Honour a cancellation that Python 3.11's `asyncio.wait_for` (inside nats-py's `fetch`) swallowed
+    because the fetch's result raced it: without this a consumer loop never stops and shutdown hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class NatsLink:
     """Owns the connection; connects in the background so a service starts without NATS."""
 
