@@ -1,2 +1,2 @@
 """Fixtures for every suite: real NATS, real databases (SQLite or PostgreSQL), services in-process."""
-pytest_plugins = ["servicekit.testing"]
+pytest_plugins = ["servicekit.testing", "tests.in_process"]

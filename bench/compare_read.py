@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from harness import System, alternate, auth, wrk
 from scenarios import _summary, achievement_body, create_unit
 

@@ -113,7 +113,7 @@ async def test_profile_record_step_consumer(system: InProcessSystem, nats_url: s
     js = connection.jetstream()
 
     async def publish(count: int) -> None:
-        for seq in range(count):
+        for _ in range(count):
             data = {"transaction_id": f"tx-{uuid.uuid4().hex[:8]}", "unit_id": unit_id, "achievement_id": "ach-1",
                     "seq": 1, "at": real_now().isoformat(), "step": "opened", "actor": "unit_admin",
                     "details": {"method": "agreement"}}

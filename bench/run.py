@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-
 import scenarios
 from harness import System, load_average, reference_workload_ms
 

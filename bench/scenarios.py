@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-
 from harness import (
     BENCH_ENV,
     Bare,
@@ -25,6 +24,7 @@ from harness import (
     rss_mb,
     wrk,
 )
+
 from servicekit.settings import SERVICES
 
 PRIVATE = {"name": "沈阳新材料科技有限公司", "credit_code": "91210100MA0000002Y", "kind": "enterprise",
@@ -349,8 +349,8 @@ def scale(small: System, big: System, *, rounds: int, seconds: float, connection
     verdicts: dict[str, bool] = {}
     for name, (path, headers) in endpoints.items():
         sides = {
-            "1k": lambda: wrk(small.gateway + path(small_units), seconds=seconds, connections=connections, headers=headers(small_units)),
-            "100k": lambda: wrk(big.gateway + path(big_units), seconds=seconds, connections=connections, headers=headers(big_units)),
+            "1k": lambda path=path, headers=headers: wrk(small.gateway + path(small_units), seconds=seconds, connections=connections, headers=headers(small_units)),
+            "100k": lambda path=path, headers=headers: wrk(big.gateway + path(big_units), seconds=seconds, connections=connections, headers=headers(big_units)),
         }
         alternate(sides, 1)
         figures = _summary(alternate(sides, rounds))

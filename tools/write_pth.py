@@ -11,6 +11,7 @@ ROOTS = [
     "services/pricing",
     "services/exemption",
     "services/finance",
+    "services/evaluation",
     "gateway",
 ]
 

@@ -9,7 +9,7 @@ from contracts.events import CATALOGUE
 from gateway.asyncapi import build_asyncapi
 from gateway.endpoints import create_endpoints
 from gateway.metrics import GatewayMetrics
-from gateway.ratelimit import RateLimiter
+from gateway.openapi import OpenApiCache
 from gateway.proxy import (
     GATEWAY,
     Proxy,
@@ -19,14 +19,15 @@ from gateway.proxy import (
     Upstreams,
     new_request_id,
 )
+from gateway.ratelimit import RateLimiter
 from gateway.routes import API_PREFIX, TEST_CLOCK_PATH, WEBHOOKS_PATH
 from gateway.tokens import TokenCache
 from gateway.webhooks.runtime import WebhookRuntime
 from gateway.webhooks.service import RetryPolicy
 from servicekit.middleware import MAX_BODY_BYTES, BodyLimitMiddleware
 from servicekit.observability import configure_logging
-from servicekit.tracing import configure_tracing
 from servicekit.settings import SERVICES, KezhuanSettings, get_settings
+from servicekit.tracing import configure_tracing
 
 log = logging.getLogger("kezhuan.gateway")
 
@@ -71,6 +72,7 @@ class Gateway:
             webhooks=self.webhooks,
             jwt_secret=settings.jwt_secret.get_secret_value(),
         )
+        self.openapi: OpenApiCache = endpoints.state.openapi
         self._local = BodyLimitMiddleware(endpoints, limit=MAX_BODY_BYTES)  # no uploads to the gateway's own endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

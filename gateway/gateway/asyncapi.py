@@ -10,10 +10,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
-
-import orjson
 from urllib.parse import urlsplit
 
+import orjson
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 

@@ -237,6 +237,7 @@ def create_endpoints(
         return doc if isinstance(doc, dict) and isinstance(doc.get("paths"), dict) else None
 
     openapi = OpenApiCache(services, fetch, own_doc, version=version)
+    app.state.openapi = openapi
 
     async def fetch_consumers(service: str) -> list[dict[str, Any]] | None:
         try:

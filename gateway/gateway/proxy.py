@@ -24,8 +24,8 @@ from gateway.tokens import TokenCache
 from servicekit import tracing
 from servicekit.i18n import N_, language_of_headers
 from servicekit.middleware import MAX_BODY_BYTES, TOO_LARGE, body_limit
-from servicekit.observability import continue_trace
 from servicekit.problems import problem
+from servicekit.tracecontext import continue_trace
 
 log = logging.getLogger("kezhuan.gateway")
 access_log = logging.getLogger("kezhuan.access")
@@ -53,7 +53,11 @@ _HOP_BY_HOP = frozenset(
 # Host is the upstream's, Content-Length is recomputed from the body sent on, the request id
 # is replaced by the accepted/generated one, and Expect was already answered by this server.
 # The trace context is continued (a new span in the caller's trace) rather than passed on.
-_DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"x-request-id", b"expect", b"traceparent"}
+# X-Forwarded-For is passed on with the peer this gateway saw appended, so a service can trust its last entry
+# (PRC-5 limits anonymous objections per client address).
+_DROP_REQUEST = _HOP_BY_HOP | {
+    b"host", b"content-length", b"x-request-id", b"expect", b"traceparent", b"x-forwarded-for"
+}
 # uvicorn writes its own Date and Server; the gateway writes the request id itself.
 _DROP_RESPONSE = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 _REQUEST_ID_MAX = 200
@@ -199,11 +203,12 @@ def _decode_lenient(raw: bytes) -> str:
 
 
 def _scan_headers(
-    raw_headers: Iterable[tuple[bytes, bytes]], decode: Callable[[bytes], str]
+    raw_headers: Iterable[tuple[bytes, bytes]], decode: Callable[[bytes], str], peer: str | None = None
 ) -> tuple[list[tuple[str, str]], bytes | None, str | None, bytes | None, bool, bytes | None]:
     """One pass: the headers to forward, and the few the gateway itself acts on."""
     forwarded: list[tuple[str, str]] = []
     request_id = authorization = content_length = connection = traceparent = None
+    forwarded_for: list[str] = []
     chunked = False
     for name, value in raw_headers:
         if name in _DROP_REQUEST:
@@ -217,6 +222,8 @@ def _scan_headers(
                 connection = value
             elif name == b"traceparent":
                 traceparent = value
+            elif name == b"x-forwarded-for":
+                forwarded_for.append(decode(value))
             continue
         text = decode(value)
         if name == b"authorization":
@@ -227,6 +234,8 @@ def _scan_headers(
         named = {token.strip().lower() for token in connection.split(b",")} - {b"close", b"keep-alive"}
         if named:
             forwarded = [(k, v) for k, v in forwarded if k.lower().encode() not in named]
+    if peer is not None:
+        forwarded.append(("X-Forwarded-For", ", ".join([*forwarded_for, peer])))
     return forwarded, request_id, authorization, content_length, chunked, traceparent
 
 
@@ -303,13 +312,15 @@ class Proxy:
         started = perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
+        peer = scope.get("client")
+        peer_address = peer[0] if peer else None
         try:
             forwarded, raw_id, authorization, content_length, chunked, raw_trace = _scan_headers(
-                scope["headers"], _decode_strict
+                scope["headers"], _decode_strict, peer_address
             )
         except UnicodeDecodeError:
             forwarded, raw_id, authorization, content_length, chunked, raw_trace = _scan_headers(
-                scope["headers"], _decode_lenient
+                scope["headers"], _decode_lenient, peer_address
             )
         if raw_id and raw_id.isascii():
             raw_id = raw_id[:_REQUEST_ID_MAX]

@@ -10,7 +10,14 @@ AUDIT_VERIFY_PATH = "/api/v1/audit/verify"
 OPERATIONS_SEGMENTS = frozenset({"dead-letters", "outbox"})
 """Every service has its own dead letters and outbox; `?service=<name>` picks whose (operators only)."""
 
+
+def is_per_service(path: str) -> bool:
+    """True for the paths every service serves for itself (audit, dead letters, outbox): `?service=` picks one."""
+    return path == AUDIT_VERIFY_PATH or (path.startswith(API_PREFIX) and first_segment(path) in OPERATIONS_SEGMENTS)
+
 ROUTES: dict[str, str] = {
+    # evaluation (M 十三): indicators, exports, charts, rebuilds
+    "evaluation": "evaluation",
     # ownership
     "units": "ownership",
     "achievements": "ownership",
@@ -31,6 +38,8 @@ ROUTES: dict[str, str] = {
     "invest-first-projects": "finance",
     "subsidies": "finance",
     "receivables": "finance",
+    "financial-products": "finance",
+    "risk-compensation-pools": "finance",
 }
 
 SUBRESOURCE_ROUTES: dict[str, tuple[str, str]] = {

@@ -143,6 +143,11 @@ OPENAPI: dict[str, dict[str, Any]] = {
         {"/api/v1/incomes": {"get": _op("list_incomes")}, "/api/v1/audit/verify": AUDIT},
         {},
     ),
+    "evaluation": _openapi(
+        "evaluation",
+        {"/api/v1/evaluation/province": {"get": _op("get_province_table")}, "/api/v1/audit/verify": AUDIT},
+        {},
+    ),
 }
 
 

@@ -115,16 +115,78 @@ def test_security_schemes_that_differ_are_renamed_in_security_requirements_too()
 
 
 def test_renaming_is_independent_of_the_order_services_answered_in() -> None:
-    def doc(description: str) -> dict[str, Any]:
-        return {"paths": {}, "components": {"schemas": {"Party": {"title": "Party", "description": description}}}}
+    def doc(description: str, path: str) -> dict[str, Any]:
+        party = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Party"}}}}
+        return {
+            "paths": {path: {"get": {"responses": {"200": {"description": "ok", **party}}}}},
+            "components": {"schemas": {"Party": {"title": "Party", "description": description}}},
+        }
 
-    forwards = merge_openapi({"ownership": doc("a"), "pricing": doc("b")})
-    backwards = merge_openapi({"pricing": doc("b"), "ownership": doc("a")})
+    forwards = merge_openapi({"ownership": doc("a", "/api/v1/units"), "pricing": doc("b", "/api/v1/notices")})
+    backwards = merge_openapi({"pricing": doc("b", "/api/v1/notices"), "ownership": doc("a", "/api/v1/units")})
     assert forwards == backwards
     assert forwards["components"]["schemas"] == {
         "OwnershipParty": {"title": "OwnershipParty", "description": "a"},
         "PricingParty": {"title": "PricingParty", "description": "b"},
     }
+
+
+def _service_doc(paths: dict[str, Any], schemas: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {
+        "info": {"title": "a service", "version": "1", "description": description},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"HTTPBearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _get(ref: str | None = None, *, tags: list[str], secured: bool = True) -> dict[str, Any]:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}} if ref else {}
+    operation: dict[str, Any] = {"tags": tags, "responses": {"200": {"description": "ok", "content": content}}}
+    if secured:
+        operation["security"] = [{"HTTPBearer": []}]
+    return {"get": operation}
+
+
+def test_the_merged_document_declares_servers_tags_and_security_and_drops_unused_components() -> None:
+    pricing = _service_doc(
+        {
+            "/api/v1/notices": _get("Page", tags=["pricing"], secured=False),  # a public read (PublicCtx)
+            "/api/v1/transactions/{id}": _get("Deal", tags=["pricing", "brand new"]),
+        },
+        {
+            "Page": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}},
+            "Row": {"type": "object"},
+            "Deal": {"type": "object"},
+            "Leftover": {"type": "object"},  # no operation refers to it
+        },
+        description="Transactions and their notices.",
+    )
+    merged = merge_openapi({"pricing": pricing})
+    assert merged["servers"] and merged["servers"][0]["url"]
+    assert merged["paths"]["/api/v1/notices"]["get"]["security"] == []
+    assert merged["paths"]["/api/v1/transactions/{id}"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert set(merged["components"]["schemas"]) == {"Page", "Row", "Deal"}  # Row only through Page
+    assert merged["components"]["securitySchemes"] == {"HTTPBearer": {"type": "http", "scheme": "bearer"}}
+    tags = {tag["name"]: tag["description"] for tag in merged["tags"]}
+    assert set(tags) == {"pricing", "brand new"}
+    assert tags["brand new"] == "Transactions and their notices."  # no table entry: the service's description
+    assert "PRC-" in tags["pricing"]
+
+
+def test_operator_paths_of_every_service_become_one_operation_with_a_service_parameter() -> None:
+    docs = {
+        name: _service_doc(
+            {"/api/v1/dead-letters": _get("DeadLetterPage", tags=["operations"]), "/api/v1/outbox": _get(tags=["operations"])},
+            {"DeadLetterPage": {"type": "object"}},
+        )
+        for name in ("finance", "ownership")
+    }
+    merged = merge_openapi(docs)
+    for path in ("/api/v1/dead-letters", "/api/v1/outbox"):
+        operation = merged["paths"][path]["get"]
+        service = next(p for p in operation["parameters"] if p["name"] == "service")
+        assert service["required"] is True and service["schema"]["enum"] == ["finance", "ownership"]
+    assert merged["components"]["schemas"] == {"DeadLetterPage": {"type": "object"}}
 
 
 async def test_asyncapi_has_a_channel_for_every_event_type(client: httpx.AsyncClient) -> None:

@@ -151,6 +151,16 @@ async def test_no_token_is_forwarded_for_the_service_to_decide(client: httpx.Asy
     assert "authorization" not in echoed_headers(response)
 
 
+async def test_the_client_address_is_appended_to_x_forwarded_for(client: httpx.AsyncClient) -> None:
+    alone = echoed_headers(await client.get("/api/v1/notices"))["x-forwarded-for"]
+    assert len(alone) == 1 and alone[0]  # the peer the gateway saw (PRC-5 limits anonymous objections by it)
+    behind = echoed_headers(await client.get("/api/v1/notices", headers={"X-Forwarded-For": "203.0.113.7"}))
+    # The earlier hops are kept and the gateway's own view of the client comes last (uvicorn resolves it from
+    # X-Forwarded-For only for a trusted proxy, `forwarded_allow_ips`), so a spoofed entry is never the last one.
+    entries = behind["x-forwarded-for"][0].split(", ")
+    assert len(behind["x-forwarded-for"]) == 1 and entries[0] == "203.0.113.7" and len(entries) == 2
+
+
 def _bad_tokens(secret: str) -> dict[str, str]:
     exp = datetime.now(UTC) + timedelta(hours=1)
     return {
@@ -177,7 +187,7 @@ async def test_a_cached_token_is_refused_once_it_expires(client: httpx.AsyncClie
     exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/notices", headers=headers)).status_code == 200
-    while datetime.now(UTC).timestamp() < exp + 0.05:
+    while datetime.now(UTC).timestamp() < exp + 0.05:  # noqa: ASYNC110 — real time passing exp; nothing to signal
         await asyncio.sleep(0.05)
     assert (await client.get("/api/v1/notices", headers=headers)).status_code == 401
 

@@ -19,7 +19,6 @@ import nats
 import orjson
 import pytest
 from aiohttp import web
-
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 

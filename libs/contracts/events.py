@@ -352,6 +352,8 @@ class IncomeRecorded(EventPayload):
     transaction_id: str | None = None
     licence_id: str | None = None
     retained_by_unit: bool = True
+    receivable_id: str | None = None
+    """FIN-10/FIN-9: the receivable whose payment or settlement this income is."""
 
 
 class RewardGranted(EventPayload):

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from kezhuan.demo_years import make_past_years
 from servicekit.auth import mint_token
 from servicekit.settings import DEV_JWT_SECRET
 
@@ -28,7 +29,7 @@ KEY_PREFIX = "kezhuan-demo:"
 HISTORY_DAYS = 20
 """How far back the first run starts: past the 15-day notice and listing periods."""
 
-UNITS = {
+UNITS: dict[str, dict[str, Any]] = {
     "dut": {"name": "大连理工大学", "type": "university"},
     "neu": {"name": "东北大学", "type": "university"},
     "lnu": {"name": "辽宁大学", "type": "university"},
@@ -66,6 +67,10 @@ PRIVATE_BUYER = {
 STATE_BUYER = {
     "name": "辽宁省产业技术研究院有限公司", "credit_code": "91210000MA0Y5678X2",
     "kind": "enterprise", "ownership": "wholly_state_owned", "overseas": False,
+}
+SME_LICENSEE = {
+    "name": "沈阳中科博微科技股份有限公司", "credit_code": "91210100MA0Y0003X5",
+    "kind": "enterprise", "ownership": "other", "overseas": False, "size": "small",
 }
 BIDDERS = [
     {"name": "沈阳新松机器人自动化股份有限公司", "credit_code": "91210100MA0Y0001X3", "kind": "enterprise", "ownership": "other", "overseas": False},
@@ -166,6 +171,9 @@ class Loader:
         self.s.history_made = fresh and self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
         self.in_history = True
         try:
+            make_past_years(self, move_clock=self.s.history_made, appraisal=APPRAISAL, buyer=PRIVATE_BUYER, decision=_decision)
+            if self.s.history_made:
+                self.api.clock(self.anchor - timedelta(days=HISTORY_DAYS))
             self.achievements()
             self.ownership()
             self.past_deals()
@@ -175,6 +183,7 @@ class Loader:
                 self.api.clock(None)
         self.settle_past_deals()
         self.live_deals()
+        self.challenges()
         self.exemption_cases()
         self.finance()
         return self.s
@@ -223,13 +232,6 @@ class Loader:
              "decision": _decision("东大校发〔2025〕31号", "2025-04-22")},
             neu,
         )
-        self.api.post(
-            "licence:sia-plc",
-            f"/api/v1/achievements/{self.s.achievements['sia-plc']}/pay-later-licences",
-            {"licensee": {"name": "沈阳中科博微科技股份有限公司", "credit_code": "91210100MA0Y0003X5", "size": "small"},
-             "fee": "300000.00", "payment_due_on": "2027-06-30", "payment_conditions": "首年销售收入达到500万元后支付"},
-            sia,
-        )
         self.api.post("pool-publication:dut", f"/api/v1/units/{self.s.units['dut']}/pool/publications", {}, dut)
 
     def _transaction(self, key: str, unit: str, achievement: str, **body: Any) -> str:
@@ -257,7 +259,8 @@ class Loader:
         self.api.post(
             "objection:notice-objected",
             f"/api/v1/notices/{notice}/objections",
-            {"reason": "评估基准日早于最近一轮临床试验结果，价格明显偏低", "contact": "一位知情的医务人员"},
+            {"reason": "评估基准日早于最近一轮临床试验结果，价格明显偏低",
+             "contact": {"name": "一位知情的医务人员", "email": "objection@example.cn"}},
             self.api.token("enterprise", sub="demo-objector"),
         )
         tx = self._transaction("listing-expired", "lnu", "lnu-corpus", method="listing", kind="license", appraisal=APPRAISAL)
@@ -333,6 +336,27 @@ class Loader:
         self._auction("auction-open", "sia", "sia-inspect", days=7, bids=["3050000.00"])
         tx = self._agreement("withdrawn", "lnu", "lnu-medicine", "180000.00")
         self.api.post("withdrawal:withdrawn", f"/api/v1/transactions/{tx}/withdrawal", {}, self.unit_admin("lnu"))
+        # Use first, pay later (OWN-9): a licence at an agreement price to a small enterprise, its fee in the notice.
+        self._transaction("pay-later", "sia", "sia-plc", kind="license", counterparty=SME_LICENSEE,
+                          proposed_price="300000.00", appraisal=APPRAISAL, licence={"scope": "ordinary"},
+                          payment={"mode": "pay_later", "due_on": "2027-06-30", "conditions": "首年销售收入达到500万元后支付"})
+        self._notice("pay-later", "sia")
+
+    def challenges(self) -> None:
+        """Two-way challenge lists (PRC-10): an enterprise seeking technology, a unit's achievement seeking a market."""
+        closes_on = (self.anchor + timedelta(days=60)).date().isoformat()
+        self.api.post("challenge:hydrogen", "/api/v1/challenges", {
+            "direction": "technology_wanted", "title": "寻求氢能储运用高压储氢瓶碳纤维缠绕技术",
+            "description": "面向70MPa车载储氢瓶，需要碳纤维湿法缠绕工艺与在线检测技术，可联合中试。",
+            "publisher": {"name": "鞍钢集团北京研究院有限公司", "credit_code": "91210300MA0Y0002X4"},
+            "budget": "5000000.00", "field": "新能源", "region": "鞍山市", "closes_on": closes_on,
+        }, self.api.token("enterprise", sub="demo-challenge-publisher"))
+        self.api.post("challenge:catalyst", "/api/v1/challenges", {
+            "direction": "market_wanted", "title": "高效加氢脱硫催化剂寻求产业化合作",
+            "description": "已完成千吨级中试，寻求炼化企业开展工业示范与成果转化。",
+            "publisher": {"name": "大连理工大学", "credit_code": "12210000400000001X"},
+            "achievement_id": self.s.achievements["dut-catalyst"], "field": "石油化工", "region": "大连市", "closes_on": closes_on,
+        }, self.unit_admin("dut"))
 
     def exemption_cases(self) -> None:
         """One case at each stage of the due-diligence procedure, at 大连理工大学."""
@@ -411,7 +435,8 @@ class Loader:
         investment = self.api.post(
             "horizontal:neu",
             "/api/v1/horizontal-investments",
-            {"unit_id": self.s.units["neu"], "project_reference": "东大横〔2023〕0457号", "surplus_amount": "400000.00",
+            {"unit_id": self.s.units["neu"], "achievement_id": self.s.achievements["neu-steel"],
+             "project_reference": "东大横〔2023〕0457号", "surplus_amount": "400000.00",
              "cash_amount": "400000.00", "technology_valuation": "1600000.00",
              "enterprise": {"name": "沈阳东大先进材料有限公司", "credit_code": "91210100MA0Y0006X8"},
              "researcher_share_pct": "90.00", "unit_consent": {"by": "东北大学校长办公会", "on": "2025-05-12"}},

@@ -37,14 +37,15 @@ class Supervisor:
     gateway_port: int = 8000
     nats_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
-    log_dir: Path | None = None
+    log_dir: Path = field(init=False)
+    """`<data_dir>/logs`: one `<process>.log` each."""
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     nats: EmbeddedNats | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
-        self.log_dir = Path(self.log_dir or self.data_dir / "logs")
+        self.log_dir = self.data_dir / "logs"
 
     @property
     def gateway_url(self) -> str:

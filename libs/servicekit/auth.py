@@ -20,6 +20,7 @@ ROLES = frozenset(
         "department",
         "platform_company",
         "enterprise",
+        "financial_institution",
     }
 )
 UNIT_SCOPED_ROLES = frozenset({"unit_admin", "researcher"})

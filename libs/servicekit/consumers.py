@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import STREAM, SUBJECT_PREFIX, CloudEvent, subject_for
 from contracts.events import CATALOGUE
-from servicekit.clock import real_now
 from servicekit import tracing
 from servicekit.audit import ACTOR_KEY
+from servicekit.clock import real_now
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
 from servicekit.deadletters import publish_dead_letter, unreadable_message_id
@@ -35,7 +35,7 @@ MAX_DELIVER = 20
 Payload = TypeVar("Payload", bound=BaseModel)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _claim_statement(dialect: str, inbox: Table) -> Insert:
     """`INSERT … ON CONFLICT DO NOTHING` into the inbox, built once per dialect and table."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -196,10 +196,8 @@ class ConsumerRunner:
                     if js is None:
                         await asyncio.sleep(0.5)
                         continue
-                    try:
-                        await js.add_consumer(STREAM, self.config())
-                    except Exception:
-                        await js.update_consumer(STREAM, self.config())
+                    # Creates the durable or updates its config (nats-py has no update_consumer).
+                    await js.add_consumer(STREAM, self.config())
                     subscription = await js.pull_subscribe_bind(self.durable, stream=STREAM)
                 try:
                     messages = await subscription.fetch(batch=16, timeout=1)

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,8 @@ class Versioned:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
+        table: Table = cls.__table__  # type: ignore[attr-defined]  # the mapped subclass has one
+        return {"version_id_col": table.c.version, "version_id_generator": False}
 
 
 _NEW_VERSIONS = "kezhuan.new_versions"
@@ -388,9 +389,9 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert_plan(entity_class: type) -> tuple[Insert, tuple[tuple[str, str], ...], tuple[tuple[str, Any], ...]]:
-    mapper = inspect(entity_class)
+    mapper: Any = inspect(entity_class)  # a Mapper; its local_table is the Table to insert into
     columns = tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
     defaults = []  # what the row holds for an attribute left unset: its scalar default, else NULL
     for attr in mapper.column_attrs:
@@ -410,7 +411,7 @@ async def insert_new(session: Any, entity: Any) -> None:
     is complete; then it joins the session as persistent, so later changes to it are saved like any
     loaded object's. Constraint violations raise IntegrityError at once, as a flush would.
     """
-    statement, columns, defaults = _insert_plan(type(entity))
+    statement, columns, defaults = _insert_plan(entity.__class__)
     values = entity.__dict__
     for key, default in defaults:
         if key not in values:

@@ -143,11 +143,13 @@ class DeadLetters:
             except NotFoundError:
                 return items, None
             items.append(_decode(raw))
-            seq = raw.seq + 1
+            seq = items[-1].id + 1
         return items, items[-1].id
 
     async def get(self, dead_letter_id: int) -> DeadLetter:
         """One dead letter of this service; NotFound for other services' and unknown ids."""
+        if dead_letter_id < 1:  # stream sequences start at 1; JetStream answers 0 or less with a bad request
+            raise NotFound("no such dead letter")
         try:
             raw = await self._js().get_msg(DLQ_STREAM, seq=dead_letter_id)
         except NotFoundError as exc:

@@ -72,7 +72,7 @@ from starlette.responses import Response
 from servicekit.db import UTCDateTime
 from servicekit.errors import InvalidInput, KezhuanError, NotFound
 from servicekit.i18n import N_
-from servicekit.middleware import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BODY_BYTES, MULTIPART
+from servicekit.middleware import MAX_DOCUMENT_BYTES, MULTIPART
 from servicekit.outbox import new_id
 
 CHUNK_BYTES = 1024 * 1024
@@ -206,7 +206,8 @@ async def store_document(
         await session.execute(select(tables.contents.c.seq).where(tables.contents.c.sha256 == upload.sha256).limit(1))
     ).first()
     if exists is None:
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+        insert = postgresql_insert if postgres else sqlite_insert
         seq = 0
         async for chunk in upload.chunks():
             # ON CONFLICT: a concurrent upload of the same bytes stores the same chunks.

@@ -60,6 +60,13 @@ class Conflict(KezhuanError):
     title = N_("Conflict")
 
 
+class TooManyRequests(KezhuanError):
+    """The caller sent more than its allowance (429), e.g. anonymous objections per client address (PRC-5)."""
+
+    status = 429
+    title = "Too many requests"
+
+
 class NotFound(KezhuanError):
     """Unknown, or not to be disclosed to this caller (404)."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -32,7 +33,7 @@ class RequestIdMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -75,7 +76,7 @@ class BodyLimitMiddleware:
         self.app = app
         self.fixed_limit = limit
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -117,7 +118,7 @@ class BodyLimitMiddleware:
             if not started:
                 await self._reject(scope, send, limit)
 
-    async def _reject(self, scope: dict, send: Any, limit: int) -> None:
+    async def _reject(self, scope: MutableMapping[str, Any], send: Any, limit: int) -> None:
         language = language_of_headers(scope["headers"])
         body = _too_large_body(limit, language)
         await send(

@@ -35,6 +35,17 @@ def alembic_config(service: str, connection: Any | None = None) -> Config:
     return config
 
 
+def managed_names(metadata: MetaData) -> Any:
+    """Alembic `include_name`: skip objects a migration builds outside the models (names starting with one of
+    `metadata.info["unmanaged_prefixes"]`, e.g. a full-text table and its shadow tables)."""
+    prefixes = tuple(metadata.info.get("unmanaged_prefixes", ()))
+
+    def include_name(name: str | None, _type: str, _parent: Any) -> bool:
+        return not (prefixes and name and name.startswith(prefixes))
+
+    return include_name
+
+
 def run_env(target_metadata: MetaData) -> None:
     """Body of every service's `migrations/env.py`: migrate on the connection we were handed."""
     connection = context.config.attributes.get("connection")
@@ -45,6 +56,7 @@ def run_env(target_metadata: MetaData) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=managed_names(target_metadata),
     )
     with context.begin_transaction():
         context.run_migrations()

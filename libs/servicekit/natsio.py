@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import nats
-from contracts.envelope import STREAM
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+
+from contracts.envelope import STREAM
 
 log = logging.getLogger("kezhuan.nats")
 
@@ -27,6 +28,12 @@ def stream_config(replicas: int = 1) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
         num_replicas=replicas,
+        # EVA-2: the evaluation service rebuilds its model from the first message, so the stream keeps
+        # every event: no age, count or size limit (said explicitly, so an update restores it).
+        max_age=0,
+        max_msgs=-1,
+        max_bytes=-1,
+        max_msgs_per_subject=-1,
     )
 
 
@@ -49,6 +56,7 @@ def dlq_stream_config(replicas: int = 1) -> StreamConfig:
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamConfig | None = None) -> None:
     """Create or update the stream (by default KEZHUAN), idempotently, also on an external NATS."""
     config = config or stream_config(replicas)
+    assert config.name is not None, "a stream config names its stream"
     try:
         await js.stream_info(config.name)
     except NotFoundError:

@@ -8,7 +8,6 @@ continue it, store it in the outbox envelope, and consumers restore it.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from bisect import bisect_left
@@ -21,43 +20,18 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 
 from servicekit import tracing
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
+from servicekit.tracecontext import continue_trace
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_HEX = frozenset("0123456789abcdef")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def new_traceparent(trace_id: str | None = None) -> str:
-    """A W3C traceparent for a new span: in the given trace, or in a new one."""
-    return f"00-{trace_id or os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    """The trace id of a well-formed W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`), else None."""
-    if not traceparent or len(traceparent) != 55:
-        return None
-    version, trace_id, span_id, flags = traceparent[:2], traceparent[3:35], traceparent[36:52], traceparent[53:]
-    if traceparent[2] != "-" or traceparent[35] != "-" or traceparent[52] != "-":
-        return None
-    if not set(version + trace_id + span_id + flags) <= _HEX or version == "ff":
-        return None
-    if trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    return trace_id
-
-
-def continue_trace(incoming: str | None) -> str:
-    """The traceparent for this hop: a new span in the caller's trace, or a new trace."""
-    return new_traceparent(trace_id_of(incoming))
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the request's ids taken from the context."""
 
-    converter = time.gmtime
-
     def __init__(self, service: str) -> None:
         super().__init__()
+        self.converter = time.gmtime
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:

@@ -7,7 +7,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import orjson
@@ -91,7 +91,7 @@ def _hand_over_committed(session: Session) -> None:
         session.info[RELAY_KEY]([row for row, _ in pending])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert(table: Table) -> Insert:
     """One INSERT per table, reused: building `insert().values(...)` per event was a tenth of a write's CPU."""
     return table.insert()
@@ -101,7 +101,7 @@ _OUTBOX_COLUMNS = ("event_id", "type", "nats_subject", "envelope", "created_at",
 _AUDIT_COLUMNS = ("event_id", "event_type", "aggregate_id", "actor", "request_id", "payload_hash", "recorded_at")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _outbox_and_audit_insert(outbox: Table, audit_log: Table) -> Insert:
     """`WITH new_outbox_row AS (INSERT INTO outbox …) INSERT INTO audit_log …` (PostgreSQL), one set of binds."""
     outbox_row = outbox.insert().values({name: bindparam(name) for name in _OUTBOX_COLUMNS}).cte("new_outbox_row")
@@ -151,7 +151,7 @@ async def emit(
         session, event_id=event.id, event_type=event_type, aggregate_id=subject, request_id=event.requestid,
         envelope=envelope,
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
         # One round trip for both rows (a data-modifying CTE): on PostgreSQL every statement of
         # an API write is a round trip, and there were five (bench scenario 2).
         await session.execute(_outbox_and_audit_insert(tables.outbox, tables.audit), {**row, **audit_row})
@@ -299,8 +299,8 @@ class OutboxRelay:
             if acks:
                 await asyncio.wait(acks, timeout=PUBLISH_TIMEOUT)
         except asyncio.CancelledError:
-            for ack in acks:
-                ack.cancel()
+            for pending in acks:
+                pending.cancel()
             raise
         except Exception as exc:  # the connection broke mid-batch: the rest stays pending
             log.warning("publishing outbox events failed (%s); unpublished ones stay pending", exc)

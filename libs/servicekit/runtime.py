@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 from fastapi import APIRouter
 from sqlalchemy import MetaData, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import tracing
 from servicekit.audit import ACTOR_KEY, Verification, seal_pending, verify_chain
@@ -23,30 +22,38 @@ from servicekit.auth import SERVICE_ROLE, VerifiedTokens, mint_token
 from servicekit.clock import Clock
 from servicekit.consumers import ConsumerRunner, ConsumerSpec
 from servicekit.context import traceparent_var, write_session_var
-from servicekit.db import create_engine, create_read_engine, create_read_sessionmaker, create_sessionmaker, infrastructure
+from servicekit.db import (
+    create_engine,
+    create_read_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    infrastructure,
+)
 from servicekit.deadletters import DeadLetters
 from servicekit.errors import UpstreamUnavailable
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink
-from servicekit.observability import continue_trace
 from servicekit.outbox import RELAY_KEY, OutboxRelay, OutboxSession
 from servicekit.settings import SERVICES, KezhuanSettings
+from servicekit.tracecontext import continue_trace
 
 log = logging.getLogger("kezhuan.runtime")
 
 AUDIT_SEAL_INTERVAL = 1.0
 """Seconds between sealing passes of the audit chain (verification seals first anyway)."""
 
-Sweep = Callable[[AsyncSession, datetime], Awaitable[None]]
-
-
 @dataclass(frozen=True)
 class SweeperSpec:
-    """A time-driven job: `run(session, now)` applies whatever is due; must be safe in two replicas."""
+    """A time-driven job: `run(session, now)` applies whatever is due; must be safe in two replicas.
+
+    With `prepare`, `prepare(runtime, now)` runs first, outside any transaction (lookups at other
+    services), and the sweep is `run(session, now, prepared)`.
+    """
 
     name: str
-    run: Sweep
+    run: Callable[..., Awaitable[None]]
     interval: float = 1.0
+    prepare: Callable[[Runtime, datetime], Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -59,6 +66,8 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     sweepers: list[SweeperSpec] = field(default_factory=list)
     description: str = ""
+    workers: list[Callable[["Runtime"], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    """Long-running background jobs of the service (e.g. evaluation's rebuild); each must be safe in two replicas."""
 
 
 class Runtime:
@@ -156,10 +165,12 @@ class Runtime:
             self._spawn(runner.run(), f"consumer-{runner.durable}")
         for sweeper in self.spec.sweepers:
             self._spawn(self._sweep_forever(sweeper), f"sweeper-{sweeper.name}")
+        for number, worker in enumerate(self.spec.workers):
+            self._spawn(worker(self), f"worker-{number}")
         self._spawn(self._sync_clock_forever(), "clock-sync")
         self._spawn(self._seal_audit_forever(), "audit-sealer")
 
-    def _spawn(self, coroutine: Awaitable[Any], name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.create_task(coroutine, name=f"{self.service}:{name}"))
 
     async def stop(self) -> None:
@@ -179,10 +190,12 @@ class Runtime:
         while True:
             await asyncio.sleep(sweeper.interval)
             try:
+                now = self.clock.now()
+                prepared = (await sweeper.prepare(self, now),) if sweeper.prepare else ()
                 async with self.sessions() as session:
                     session.info[ACTOR_KEY] = f"sweeper:{sweeper.name}"
                     async with session.begin():
-                        await sweeper.run(session, self.clock.now())
+                        await sweeper.run(session, now, *prepared)
                 self.sweeps_run += 1
                 self.sweeps_by_name[sweeper.name][0] += 1
             except asyncio.CancelledError:

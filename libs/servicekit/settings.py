@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "kezhuan-dev-secret-change-me-in-production"
 """The documented dev/test default; refused when KEZHUAN_ENV=production."""
 
-SERVICES = ("ownership", "pricing", "exemption", "finance")
+SERVICES = ("ownership", "pricing", "exemption", "finance", "evaluation")
 
 
 class KezhuanSettings(BaseSettings):
@@ -43,6 +43,7 @@ class KezhuanSettings(BaseSettings):
     database_url_pricing: str | None = None
     database_url_exemption: str | None = None
     database_url_finance: str | None = None
+    database_url_evaluation: str | None = None
     database_url_gateway: str | None = None
     """The gateway's own database (webhook subscriptions and deliveries)."""
 
@@ -50,6 +51,7 @@ class KezhuanSettings(BaseSettings):
     pricing_url: str = "http://127.0.0.1:8002"
     exemption_url: str = "http://127.0.0.1:8003"
     finance_url: str = "http://127.0.0.1:8004"
+    evaluation_url: str = "http://127.0.0.1:8005"
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> "KezhuanSettings":

@@ -82,16 +82,22 @@ class Connection:
             self._connection.close()
             self._connection = None
 
+    @property
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return self._connection
+
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._connection.create_function(*args, **kwargs)
+        self._open.create_function(*args, **kwargs)
 
     @property
     def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
+        return self._open.isolation_level
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection.isolation_level = value
+        self._open.isolation_level = value  # type: ignore[assignment]  # SQLAlchemy sets only values sqlite3 takes
 
 
 async def connect(database: str, read_only: bool = False, **kwargs: Any) -> Connection:
@@ -183,7 +189,9 @@ class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         return raw
 
-    def cursor(self, server_side: bool = False) -> _SyncCursor:
+    # _SyncCursor and Connection stand in for SQLAlchemy's aiosqlite cursor and aiosqlite's connection
+    # by duck typing (the point of this module), so their declared types differ from SQLAlchemy's.
+    def cursor(self, server_side: bool = False) -> _SyncCursor:  # type: ignore[override]
         return _SyncCursor(self._raw.cursor())
 
     def commit(self) -> None:
@@ -206,7 +214,7 @@ class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> _AdaptedConnection:
         kwargs.pop("async_creator_fn", None)
-        return _AdaptedConnection(self, await_(connect(*args, **kwargs)))
+        return _AdaptedConnection(self, await_(connect(*args, **kwargs)))  # type: ignore[arg-type]
 
 
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):

@@ -1,8 +1,8 @@
-"""pytest fixtures shared by every test suite: a real NATS server, real databases, the services in-process.
+"""pytest fixtures shared by every test suite: a real NATS server, real databases, the in-process system's harness.
 
-Registered from the root conftest.py. Set KEZHUAN_TEST_POSTGRES_URL (e.g.
-`postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`) to run everything on PostgreSQL: each run
-creates fresh databases and drops them at the end.
+Registered from the root conftest.py; the fixture that starts the four services is in tests/in_process.py.
+Set KEZHUAN_TEST_POSTGRES_URL (e.g. `postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`) to run
+everything on PostgreSQL: each run creates fresh databases and drops them at the end.
 """
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,15 +138,6 @@ class InProcessSystem:
             await client.aclose()
 
 
-def service_factories() -> dict[str, Callable[..., Any]]:
-    from exemption.app import create_app as exemption_app
-    from finance.app import create_app as finance_app
-    from ownership.app import create_app as ownership_app
-    from pricing.app import create_app as pricing_app
-
-    return {"ownership": ownership_app, "pricing": pricing_app, "exemption": exemption_app, "finance": finance_app}
-
-
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A real nats-server with JetStream on a free port, for the whole test session."""
@@ -159,6 +149,7 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="session")
 def nats_url(nats_server: EmbeddedNats) -> str:
+    assert nats_server.url is not None, "known once the server has started"
     return nats_server.url
 
 
@@ -170,48 +161,11 @@ async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[D
 
 
 async def build_settings(databases: DatabaseFactory, nats_url: str, data_dir: Path, tag: str = "") -> KezhuanSettings:
-    urls = {f"database_url_{name}": await databases.url(f"{name}{tag}") for name in SERVICES}
+    urls: dict[str, Any] = {f"database_url_{name}": await databases.url(f"{name}{tag}") for name in SERVICES}
     return KezhuanSettings(
         env="test", nats_url=nats_url, data_dir=data_dir, jwt_secret=DEV_JWT_SECRET, db_pool_size=3, db_max_overflow=2,
         settle_gc=False, **urls
     )
-
-
-@pytest_asyncio.fixture(scope="session")
-async def system(
-    databases: DatabaseFactory, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[InProcessSystem]:
-    """All four services in-process, started once per test session."""
-    settings = await build_settings(databases, nats_url, tmp_path_factory.mktemp("data"))
-    peers: dict[str, httpx.AsyncClient] = {}
-    apps = {name: factory(settings=settings, peers=peers) for name, factory in service_factories().items()}
-    built = InProcessSystem(apps, settings.jwt_secret.get_secret_value())
-    # Each runtime picks its peers at start-up, so the in-process clients must exist before any starts.
-    peers.update(built.clients)
-    async with AsyncExitStack() as stack:
-        for app in apps.values():
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        for name in apps:
-            await eventually(lambda name=name: _ready(built, name), timeout=20)
-        yield built
-        await built.reset_clock()
-        await built.aclose()
-
-
-async def _ready(system: InProcessSystem, name: str) -> bool:
-    response = await system.clients[name].get("/readyz")
-    return response.status_code == 200
-
-
-@pytest_asyncio.fixture
-async def clock(system: InProcessSystem) -> AsyncIterator[Callable[[datetime], Awaitable[None]]]:
-    """Set the test clock; it is reset to real time after the test."""
-    yield system.set_clock
-    await system.reset_clock()
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
 
 
 async def publish_event(

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
-from servicekit import observability  # module import: observability imports this module too
+from servicekit.tracecontext import trace_id_of
 
 log = logging.getLogger("kezhuan.tracing")
 
@@ -69,7 +69,7 @@ def uninstall() -> None:
 
 def _parent(traceparent: str | None) -> Any:
     """The OpenTelemetry context of a remote parent given as a W3C traceparent; None starts a new trace."""
-    trace_id = observability.trace_id_of(traceparent)
+    trace_id = trace_id_of(traceparent)
     if trace_id is None:
         return None
     assert traceparent is not None

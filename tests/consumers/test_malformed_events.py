@@ -19,10 +19,14 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from contracts.envelope import STREAM, subject_for
+from contracts.events import CATALOGUE
+from evaluation.consumers import on_event
+from evaluation.models import FactRow as EvaluationFact
+from evaluation.models import UnitRow as EvaluationUnit
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
 from exemption.models import PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
-from finance.models import Income, LandedChallenge, Receivable
+from finance.models import Income, InstitutionEvaluation, KnownAchievement, LandedChallenge, Receivable
 from ownership.models import ConcludedDeal, StateEquity
 from pricing.models import UNIT_POLICIES as PRICING_UNIT_POLICIES
 from servicekit.testing import InProcessSystem, eventually, publish_event
@@ -59,10 +63,24 @@ def _record_step(marker: str) -> dict[str, Any]:
     }
 
 
-def _licence(marker: str) -> dict[str, Any]:
+def _achievement_registered(marker: str) -> dict[str, Any]:
     return {
-        "licence_id": marker, "achievement_id": f"ach-{marker}", "unit_id": f"unit-{marker}", "fee": "30000.00",
-        "licensee": COUNTERPARTY,
+        "achievement_id": marker, "unit_id": f"unit-{marker}", "title": "一种催化剂", "kind": "patent",
+        "completers": [{"person_id": "p-1", "name": "李明"}],
+    }
+
+
+def _achievement_corrected(marker: str) -> dict[str, Any]:
+    return {
+        "achievement_id": marker, "unit_id": f"unit-{marker}", "reason": "漏报完成人", "changed": ["completers"],
+        "completers": [{"person_id": "p-1", "name": "李明"}], "version": 2,
+    }
+
+
+def _institution_evaluated(marker: str) -> dict[str, Any]:
+    return {
+        "institution_id": marker, "evaluation_id": marker, "kind": "science_park", "name": "科技园", "unit_ids": ["u-1"],
+        "year": 2030, "rating": "excellent", "evaluated_by": "省科技厅",
     }
 
 
@@ -123,7 +141,18 @@ ROWS = [
         PricingRecordStep.__table__, "transaction_id",
     ),
     Row("finance", "deal-income", "pricing.deal.concluded", _deal, _without("unit_id"), Income.__table__, "transaction_id"),
-    Row("finance", "licence-income", "ownership.licence.granted", _licence, _with("fee", 30000), Income.__table__, "licence_id"),
+    Row(
+        "finance", "achievement-completers", "ownership.achievement.registered", _achievement_registered,
+        _without("title"), KnownAchievement.__table__, "achievement_id",
+    ),
+    Row(
+        "finance", "achievement-completers", "ownership.achievement.corrected", _achievement_corrected,
+        _with("completers", "李明"), KnownAchievement.__table__, "achievement_id",
+    ),
+    Row(
+        "finance", "institution-evaluations", "ownership.institution.evaluated", _institution_evaluated,
+        _with("year", "二〇三〇"), InstitutionEvaluation.__table__, "institution_id",
+    ),
     Row(
         "finance", "agreed-return-receivables", "ownership.equity_transfer.completed", _equity_transfer,
         _without("mode"), Receivable.__table__, "equity_transfer_id",
@@ -132,6 +161,11 @@ ROWS = [
         "finance", "landed-challenges", "pricing.challenge.landed", _landed, _without("landed_on"),
         LandedChallenge.__table__, "challenge_id",
     ),
+    # Evaluation's one consumer takes every catalogued type through one generic handler (EVA-2):
+    # a fact-bearing type and a knowledge-bearing one stand for the rest.
+    Row("evaluation", "indicators", "ownership.unit.registered", _unit_registered, _with("policy", "fifteen days"),
+        EvaluationUnit.__table__, "unit_id"),
+    Row("evaluation", "indicators", "pricing.deal.concluded", _deal, _with("price", 150000.5), EvaluationFact.__table__, "ref_id"),
 ]
 
 
@@ -142,8 +176,12 @@ async def test_the_table_covers_every_consumer_of_every_service(system: InProces
         for service in system.apps
         for runner in system.runtime(service).consumers
         for event_type in runner.spec.event_types
+        if service != "evaluation"
     }
-    assert running == {(row.service, row.consumer, row.event_type) for row in ROWS}
+    assert running == {(row.service, row.consumer, row.event_type) for row in ROWS if row.service != "evaluation"}
+    (evaluation,) = system.runtime("evaluation").consumers
+    assert set(evaluation.spec.event_types) == set(CATALOGUE)
+    assert {handles.handler for handles in evaluation.spec.handles.values()} == {on_event}
 
 
 @pytest.mark.parametrize("kind", ["payload", "envelope"])

@@ -71,7 +71,7 @@ async def test_objected_notice_goes_to_listing_and_after_expiry_concludes_at_the
     achievement = await journey.pooled_achievement()
     deal = await journey.agreement(achievement["id"])
     notice = await journey.notice(deal["id"])
-    objection = {"reason": "转让价格明显偏低", "contact": "13800000000"}
+    objection = {"reason": "转让价格明显偏低", "contact": {"name": "钱七", "phone": "13800000000"}}
     ok(await running.http.post(f"/api/v1/notices/{notice['id']}/objections", json=objection, headers=running.auth("enterprise")), 201)
     await journey.advance(timedelta(days=journey.unit["policy"]["notice_days"] + 1))
     await journey.in_state(deal["id"], "notice_objected")
@@ -105,8 +105,10 @@ async def test_horizontal_investment_enters_the_separate_ledger_and_a_fund_balan
     running: RunningSystem,
 ) -> None:
     journey = await Journey.begin(running, datetime(2033, 3, 1, 1, 0, tzinfo=UTC))
+    achievement = await journey.pooled_achievement()
     investment_body = {
         "unit_id": journey.unit_id,
+        "achievement_id": achievement["id"],
         "project_reference": "HX-2033-001",
         "surplus_amount": "200000.00",
         "cash_amount": "200000.00",
@@ -126,7 +128,7 @@ async def test_horizontal_investment_enters_the_separate_ledger_and_a_fund_balan
     assert [(e["source"], e["investment_id"], e["value"]) for e in equity] == [
         ("horizontal_investment", investment["id"], investment["state_equity_value"])
     ]
-    assert investment["state_equity_value"] == "1000000.00"
+    assert investment["state_equity_value"] == "100000.00"  # FIN-2: the unit's 10 % of the 1,000,000.00 stake
 
     admin, company, department = running.auth("platform_admin"), running.auth("platform_company"), running.auth("department")
     fund = ok(await running.http.post("/api/v1/funds", json={"name": "省科技成果转化引导基金", "contribution": "1000000.00"}, headers=admin), 201)

@@ -5,6 +5,7 @@ import asyncio
 import json
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from kezhuan.cli import main as cli
 from kezhuan.demo import load_demo
+from servicekit.clock import SHANGHAI
 from servicekit.settings import SERVICES
 from servicekit.testing import eventually
 from tests.e2e.conftest import RunningSystem
@@ -52,6 +54,15 @@ async def test_the_demo_loads_every_kind_of_item_and_a_second_run_creates_nothin
     assert {states["auction-concluded"], states["delisted"], states["concluded-after-notice"]} == {"concluded"}
     pool = (await running.http.get(f"/api/v1/units/{first.units['dut']}/pool")).json()["items"]
     assert pool, "old untransformed achievements are in the pay-later pool"
+    this_year = datetime.now(SHANGHAI).year
+
+    async def evaluated(year: int) -> dict | None:  # M 十三: the demo gives the evaluation a history of years
+        response = await running.http.get(f"/api/v1/evaluation/units/{first.units['dut']}", params={"year": year}, headers=admin)
+        return response.json() if response.status_code == 200 and response.json()["quantity"]["deals"]["transfer"] else None
+
+    for year in (this_year - 2, this_year - 1):
+        body = await eventually(lambda year=year: evaluated(year), timeout=30)
+        assert body["quality"]["notices_published"] >= 1 and body["benefit"]["deal_amount"] != "0.00"
 
     async def settled() -> bool:  # the consumers of the demo's events have caught up
         before = await _row_counts(running)

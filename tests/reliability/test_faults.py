@@ -31,6 +31,7 @@ CONSUMERS = ("pricing", "exemption", "finance")
 """Services whose consumers turn `ownership.unit.registered` into a unit_policies row."""
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "reliability-last-run.json"
 STALE_OUTBOX_SECONDS = 10
+EVALUATION_UNITS = "SELECT unit_id FROM units WHERE generation = (SELECT id FROM generations WHERE state = 'active')"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -121,15 +122,19 @@ async def assert_consistent(system: RunningSystem, unit_ids: list[str], timeout:
             have = {row.unit_id for row in await system.query(service, "SELECT unit_id FROM unit_policies")}
             if not wanted <= have:
                 return False
-        return True
+        # EVA-2: the evaluation read model learns every unit from the same events.
+        counted = {row.unit_id for row in await system.query("evaluation", EVALUATION_UNITS)}
+        return wanted <= counted
 
     await eventually(converged, timeout=timeout, interval=0.2)
     seconds = time.monotonic() - started
-    for service in CONSUMERS:
+    for service in (*CONSUMERS, "evaluation"):
         doubles = await system.query(
             service, "SELECT consumer, event_id FROM inbox GROUP BY consumer, event_id HAVING count(*) > 1"
         )
         assert doubles == [], f"{service} applied an event twice"
+        if service == "evaluation":
+            continue
         rows = await system.query(service, "SELECT unit_id, count(*) AS n FROM unit_policies GROUP BY unit_id HAVING count(*) > 1")
         assert rows == [], f"{service} holds a unit twice"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 ROLES = (
     "platform_admin", "unit_admin", "researcher", "provincial_office",
-    "department", "platform_company", "enterprise",
+    "department", "platform_company", "enterprise", "financial_institution",
 )
 ANONYMOUS = "anonymous"
 UNIT_SCOPED = ("unit_admin", "researcher")
@@ -56,6 +56,7 @@ CASE_SUBJECT_ONLY = Access(scoped=True, hidden=True, sees=("unit_admin",))  # ou
 FUND_READ = Access(any=("platform_admin", "platform_company", "department"))
 INVEST_FIRST = Access(any=("platform_company",))
 INVEST_FIRST_READ = Access(any=("platform_company", "platform_admin", "department"))
+FINANCIAL_INSTITUTION = Access(any=("financial_institution",))
 
 POLICY: dict[tuple[str, str], Access] = {
     # §3 ownership
@@ -91,9 +92,11 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/transactions/{transaction_id}/auction"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/conclusion"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/transactions/{transaction_id}/withdrawal"): TRANSACTION_ACTION,
+    ("POST", "/api/v1/transactions/{transaction_id}/documents"): UNIT_WRITE_ROLE_FIRST,
+    ("GET", "/api/v1/transactions/{transaction_id}/documents/{document_id}"): UNIT_READ,
     ("GET", "/api/v1/notices"): PUBLIC,
     ("GET", "/api/v1/notices/{notice_id}"): PUBLIC,
-    ("POST", "/api/v1/notices/{notice_id}/objections"): ANY_TOKEN,
+    ("POST", "/api/v1/notices/{notice_id}/objections"): PUBLIC,  # anyone; anonymously with contact (PRC-5)
     ("GET", "/api/v1/listings"): PUBLIC,
     ("GET", "/api/v1/listings/{listing_id}"): PUBLIC,
     ("POST", "/api/v1/listings/{listing_id}/delistings"): ANY_TOKEN,
@@ -142,8 +145,34 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/receivables"): UNIT_READ,
     ("POST", "/api/v1/receivables/{receivable_id}/trigger"): UNIT_WRITE_ROLE_FIRST,
     ("POST", "/api/v1/receivables/{receivable_id}/settlement"): UNIT_WRITE_ROLE_FIRST,
-    # audit
+    ("GET", "/api/v1/receivables/{receivable_id}"): UNIT_READ,
+    ("POST", "/api/v1/receivables/{receivable_id}/payment"): UNIT_WRITE_ROLE_FIRST,
+    ("POST", "/api/v1/receivables/{receivable_id}/waiver"): UNIT_WRITE_ROLE_FIRST,
+    ("POST", "/api/v1/financial-products"): FINANCIAL_INSTITUTION,
+    ("GET", "/api/v1/financial-products"): PUBLIC,
+    ("GET", "/api/v1/financial-products/{product_id}"): PUBLIC,
+    ("POST", "/api/v1/financial-products/{product_id}/uptakes"): FINANCIAL_INSTITUTION,
+    ("GET", "/api/v1/financial-products/{product_id}/uptakes/{uptake_id}"): Access(any=("financial_institution", *READERS)),
+    ("POST", "/api/v1/risk-compensation-pools"): ADMIN,
+    ("POST", "/api/v1/risk-compensation-pools/{pool_id}/contributions"): ADMIN,
+    ("GET", "/api/v1/risk-compensation-pools/{pool_id}"): Access(any=("financial_institution", *READERS)),
+    ("POST", "/api/v1/risk-compensation-pools/{pool_id}/claims"): FINANCIAL_INSTITUTION,
+    # §6b evaluation
+    ("GET", "/api/v1/evaluation/units/{unit_id}"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/departments"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/units/{unit_id}/chart"): UNIT_READ,
+    ("GET", "/api/v1/evaluation/researchers/{person_id}"): UNIT_READ,  # p-1 completed unit A's achievements
+    ("GET", "/api/v1/evaluation/technology-managers/{manager_id}"): UNIT_READ,  # registered with unit A
+    ("GET", "/api/v1/evaluation/province"): Access(any=READERS),
+    ("GET", "/api/v1/evaluation/province/chart"): Access(any=READERS),
+    ("POST", "/api/v1/evaluation/rebuild"): ADMIN,
+    ("GET", "/api/v1/evaluation/rebuilds/{rebuild_id}"): ADMIN,
+    # audit and operations (every service's own; `service` picks one through the gateway)
     ("GET", "/api/v1/audit/verify"): ADMIN,
+    ("GET", "/api/v1/dead-letters"): ADMIN,
+    ("GET", "/api/v1/dead-letters/{dead_letter_id}"): ADMIN,
+    ("POST", "/api/v1/dead-letters/{dead_letter_id}/redrive"): ADMIN,
+    ("GET", "/api/v1/outbox"): ADMIN,
 }
 
 

@@ -12,12 +12,15 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
 from gateway.openapi import merge_openapi
 from gateway.routes import service_for
-from servicekit.testing import InProcessSystem, eventually
+from servicekit.clock import real_now
+from servicekit.deadletters import publish_dead_letter
+from servicekit.testing import InProcessSystem, eventually, publish_event
 from tests.security.policy import ANONYMOUS, POLICY, ROLES, expected
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -83,8 +86,9 @@ def endpoints(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 class World:
     """Unit A with one resource of every kind (owned through A where they are unit-scoped), and unit B."""
 
-    def __init__(self, system: InProcessSystem) -> None:
+    def __init__(self, system: InProcessSystem, nats_url: str) -> None:
         self.system = system
+        self.nats_url = nats_url
         self.ids: dict[str, str] = {}
 
     async def post(self, service: str, path: str, body: dict[str, Any], headers: dict[str, str], key: str | None = None) -> dict[str, Any]:
@@ -95,10 +99,28 @@ class World:
             self.ids[key] = data["id"]
         return data
 
+    async def dead_letter(self) -> str:
+        """One of ownership's dead letters, for the operators' endpoints (its consumer does not exist: no redrive)."""
+        event_id = uuid.uuid4().hex
+        envelope = {"specversion": "1.0", "id": event_id, "source": "/kezhuan/matrix", "type": "matrix.probe",
+                    "time": real_now().isoformat(), "datacontenttype": "application/json", "data": {}}
+        js = self.system.runtime("ownership").nats.jetstream()
+        await publish_dead_letter(js, service="ownership", durable="ownership-access-matrix", envelope=orjson.dumps(envelope),
+                                  event_id=event_id, event_type="matrix.probe", reason="a probe of the access matrix",
+                                  deliveries=1, at=real_now())
+        admin = self.system.auth("platform_admin")
+
+        async def listed() -> str | None:
+            response = await self.system.clients["ownership"].get("/api/v1/dead-letters", params={"limit": 200}, headers=admin)
+            return next((str(item["id"]) for item in response.json()["items"] if item["event_id"] == event_id), None)
+
+        return await eventually(listed, timeout=10)
+
     async def build(self) -> None:
         s = self.system
         self.ids["unit_id"] = (await s.register_unit())["id"]
         self.ids["other_unit_id"] = (await s.register_unit())["id"]
+        self.ids["dead_letter_id"] = await self.dead_letter()
         unit = self.ids["unit_id"]
         admin = s.auth("unit_admin", unit, sub="matrix-unit-admin")
         platform = s.auth("platform_admin")
@@ -117,6 +139,10 @@ class World:
                               "counterparty": COUNTERPARTY, "proposed_price": "500000.00",
                               "appraisal": {"performed": True, "value": "480000.00", "report_reference": "R-1"}}, admin, "transaction_id")
         await self.post("pricing", f"/api/v1/transactions/{tx['id']}/notice", {}, admin, "notice_id")
+        uploaded = await s.clients["pricing"].post(f"/api/v1/transactions/{tx['id']}/documents", data={"kind": "contract"},
+                                                   files={"file": ("合同.pdf", b"%PDF-1.4 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, f"setting up a document: {uploaded.text}"
+        self.ids["document_id"] = uploaded.json()["id"]
         listed = await self.post("pricing", "/api/v1/transactions",
                                  {"achievement_id": await achievement(), "kind": "transfer", "method": "listing",
                                   "proposed_price": "300000.00", "appraisal": {"performed": True, "value": "300000.00", "report_reference": "R-2"}}, admin)
@@ -127,7 +153,8 @@ class World:
         await self.post("pricing", f"/api/v1/transactions/{auctioned['id']}/auction",
                         {"reserve_price": "100000.00", "closes_at": "2099-01-01T00:00:00+08:00"}, admin, "auction_id")
         await self.post("pricing", "/api/v1/challenges",
-                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY},
+                        {"direction": "technology_wanted", "title": "耐腐蚀涂层", "description": "需要", "publisher": PARTY,
+                         "field": "新材料", "region": "大连市", "closes_on": "2099-12-31"},
                         s.auth("enterprise", sub="matrix-publisher"), "challenge_id")
         await self.post("pricing", f"/api/v1/challenges/{self.ids['challenge_id']}/responses",
                         {"responder": PARTY, "proposal": "方案"}, s.auth("enterprise"), "response_id")
@@ -137,12 +164,22 @@ class World:
         await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
         await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
                         s.auth("platform_company"), "project_id")
-        await self.post("finance", "/api/v1/subsidies", {"kind": "science_park", "recipient": PARTY, "amount": "1000.00", "basis_reference": "B-1"},
-                        platform, "subsidy_id")
+        park = uuid.uuid4().hex  # FIN-8: finance learns the park's excellent rating from ownership's event
+        await publish_event(self.nats_url, "ownership.institution.evaluated", park, {
+            "institution_id": park, "evaluation_id": park, "kind": "science_park", "name": "科技园", "unit_ids": [unit],
+            "year": 2030, "rating": "excellent", "evaluated_by": "省科技厅"})
+
+        async def subsidy() -> str | None:
+            response = await s.clients["finance"].post("/api/v1/subsidies", json={
+                "kind": "science_park", "recipient": PARTY, "amount": "1000.00", "basis_reference": "B-1",
+                "institution_id": park, "evaluation_year": 2030}, headers=platform)
+            return response.json()["id"] if response.status_code == 201 else None
+        self.ids["subsidy_id"] = await eventually(subsidy, timeout=10)
         await self.post("finance", "/api/v1/rewards", {"unit_id": unit, "recipients": [
-            {"person_id": "p-1", "name": "李明", "role": "researcher", "form": "cash", "amount": "1000.00"}]}, admin, "reward_id")
+            {"person_id": "p-1", "name": "李明", "role": "researcher", "form": "cash", "amount": "1000.00",
+             "contribution_note": "负责成果转化"}]}, admin, "reward_id")
         await self.post("finance", "/api/v1/horizontal-investments", {
-            "unit_id": unit, "project_reference": "H-1", "surplus_amount": "100000.00", "cash_amount": "50000.00",
+            "unit_id": unit, "achievement_id": self.ids["achievement_id"], "project_reference": "H-1", "surplus_amount": "100000.00", "cash_amount": "50000.00",
             "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
             "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
         await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
@@ -155,17 +192,46 @@ class World:
         await self.post("ownership", f"/api/v1/achievements/{transferred}/separate-management", {"decision": DECISION}, admin)
         await self.post("ownership", f"/api/v1/achievements/{transferred}/equity-transfers",
                         {"mode": "agreed_return", "enterprise": PARTY, "decision": DECISION}, admin)
+        # §6b: the evaluation service knows people from events only: p-1 completed unit A's achievements,
+        # and a technology manager registered with unit A.
+        self.ids["person_id"] = "p-1"
+        self.ids["manager_id"] = f"tm-{uuid.uuid4().hex[:8]}"
+        await publish_event(s.runtime("evaluation").settings.nats_url, "ownership.technology_manager.registered",
+                            self.ids["manager_id"], {"technology_manager_id": self.ids["manager_id"],
+                                                     "person_id": "tm-person", "name": "王经理", "unit_id": unit})
+        rebuild = await s.clients["evaluation"].post("/api/v1/evaluation/rebuild", headers=platform)
+        assert rebuild.status_code == 202, rebuild.text
+        self.ids["rebuild_id"] = rebuild.json()["id"]
+
+        async def evaluated() -> bool:
+            manager = await s.clients["evaluation"].get(f"/api/v1/evaluation/technology-managers/{self.ids['manager_id']}",
+                                                        headers=platform)
+            person = await s.clients["evaluation"].get("/api/v1/evaluation/researchers/p-1", headers=admin)
+            return manager.status_code == 200 and person.status_code == 200
+
+        await eventually(evaluated, timeout=20)
         for collection, key in (("incomes", "income_id"), ("receivables", "receivable_id")):
             async def first(collection: str = collection) -> str | None:
                 response = await s.clients["finance"].get(f"/api/v1/{collection}", params={"unit_id": unit}, headers=admin)
                 items = response.json().get("items", []) if response.status_code == 200 else []
                 return items[0]["id"] if items else None
             self.ids[key] = await eventually(first, timeout=10)
+        institution = s.auth("financial_institution")
+        await self.post("finance", "/api/v1/financial-products", {"kind": "transformation_loan", "name": "科技成果转化贷",
+                                                                  "provider": PARTY, "terms": "年利率3.45%"}, institution, "product_id")
+
+        async def uptake() -> str | None:  # FIN-11: once finance has learnt of the delisting's deal
+            response = await s.clients["finance"].post(f"/api/v1/financial-products/{self.ids['product_id']}/uptakes", json={
+                "enterprise": PARTY, "transaction_id": listed["id"], "amount": "100000.00", "start_on": "2030-03-01"}, headers=institution)
+            return response.json()["id"] if response.status_code == 201 else None
+        self.ids["uptake_id"] = await eventually(uptake, timeout=10)
+        await self.post("finance", "/api/v1/risk-compensation-pools", {"name": "风险补偿资金池", "contribution": "100000.00",
+                                                                       "ratio_pct": "50.00"}, platform, "pool_id")
 
 
 @pytest_asyncio.fixture(scope="module")
-async def matrix(system: InProcessSystem) -> tuple[World, dict[str, Any]]:
-    world = World(system)
+async def matrix(system: InProcessSystem, nats_url: str) -> tuple[World, dict[str, Any]]:
+    world = World(system, nats_url)
     await world.build()
     document = merge_openapi({name: app.openapi() for name, app in system.apps.items()})
     return world, document

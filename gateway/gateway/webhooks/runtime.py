@@ -18,8 +18,8 @@ from gateway.webhooks.service import Attempt, RetryPolicy
 from gateway.webhooks.signing import signed_headers
 from servicekit.clock import real_now
 from servicekit.consumers import describe_errors
-from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.db import create_engine, create_sessionmaker
+from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.migrations import upgrade_to_head
 from servicekit.natsio import NatsLink, raise_if_cancelled
 from servicekit.settings import KezhuanSettings
@@ -98,10 +98,8 @@ class WebhookRuntime:
                     if js is None:
                         await asyncio.sleep(0.5)
                         continue
-                    try:
-                        await js.add_consumer(STREAM, self.consumer_config())
-                    except Exception:
-                        await js.update_consumer(STREAM, self.consumer_config())
+                    # Creates the durable or updates its config (nats-py has no update_consumer).
+                    await js.add_consumer(STREAM, self.consumer_config())
                     subscription = await js.pull_subscribe_bind(DURABLE, stream=STREAM)
                 try:
                     messages = await subscription.fetch(batch=BATCH, timeout=1)

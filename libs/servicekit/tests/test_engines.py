@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from servicekit import sqlite_inline
 from ownership.models import Unit
+from servicekit import sqlite_inline
 from servicekit.clock import real_now
 from servicekit.db import create_engine, insert_new
 from servicekit.outbox import new_id
@@ -112,7 +112,7 @@ async def test_waiting_connections_are_served_in_arrival_order(engine) -> None:
     waiting = []
     for n in range(3):  # each waiter is in the queue before the next one arrives
         waiting.append(asyncio.create_task(wait_in_line(f"waiter {n}")))
-        await eventually(_true_when(lambda: len(queue._waiters) == n + 1))
+        await eventually(_true_when(lambda n=n: len(queue._waiters) == n + 1))
     release.set()
     await asyncio.wait_for(asyncio.gather(holding, *waiting), 5)
     assert served == ["holder", "waiter 0", "waiter 1", "waiter 2", "holder again"]
@@ -120,7 +120,7 @@ async def test_waiting_connections_are_served_in_arrival_order(engine) -> None:
 
 async def test_a_waiter_that_gives_up_passes_its_turn_on(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'timeout.db'}")
-    engine.pool._timeout = 0.05
+    engine.pool._timeout = 0.05  # type: ignore[attr-defined]  # QueuePool's wait, private
     try:
         async with engine.connect() as held:
             await held.execute(text("SELECT 1"))

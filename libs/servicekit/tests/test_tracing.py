@@ -61,7 +61,7 @@ async def test_a_request_its_outbox_publish_and_other_services_consumers_share_o
 
     async def consumed_everywhere() -> list[ReadableSpan] | None:
         consumers = [s for s in _in_trace(spans, trace_id) if s.kind == SpanKind.CONSUMER]
-        groups = {str(s.attributes["messaging.consumer.group.name"]).split("-")[0] for s in consumers}
+        groups = {str((s.attributes or {})["messaging.consumer.group.name"]).split("-")[0] for s in consumers}
         return consumers if groups >= set(OTHER_SERVICES) else None
 
     consumers = await eventually(consumed_everywhere, timeout=10)
@@ -69,13 +69,14 @@ async def test_a_request_its_outbox_publish_and_other_services_consumers_share_o
     [request] = [s for s in trace if s.kind == SpanKind.SERVER]
     [publish] = [s for s in trace if s.kind == SpanKind.PRODUCER]
     assert request.name == "POST /api/v1/units"
-    assert request.attributes["http.response.status_code"] == 201
+    assert request.attributes is not None and request.attributes["http.response.status_code"] == 201
     assert request.parent is not None and f"{request.parent.span_id:016x}" == caller_span
     assert publish.name == f"publish {UNIT_REGISTERED}"
     assert publish.parent is not None and publish.parent.span_id == request.context.span_id
     for consumer in consumers:
         assert consumer.name == "process ownership.unit.registered"
         assert consumer.parent is not None and consumer.parent.span_id == publish.context.span_id
+        assert consumer.attributes is not None and publish.attributes is not None
         assert consumer.attributes["messaging.message.id"] == publish.attributes["messaging.message.id"]
 
 

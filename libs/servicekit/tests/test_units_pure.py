@@ -11,9 +11,8 @@ from pydantic import BaseModel, ValidationError
 from contracts.common import Money
 from servicekit.auth import Principal, decode_token, ensure_unit_access, mint_token
 from servicekit.clock import Clock, add_years, shanghai_day
-from servicekit.errors import Forbidden, NotFound, Unauthorized
+from servicekit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from servicekit.pagination import decode_cursor, encode_cursor
-from servicekit.errors import InvalidInput
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 
@@ -91,7 +90,12 @@ def test_a_verified_token_is_remembered_until_its_exp_and_never_past_it(monkeypa
 
     verifications = []
     real_decode = auth.decode_token
-    monkeypatch.setattr(auth, "decode_token", lambda token, secret: verifications.append(token) or real_decode(token, secret))
+
+    def counting_decode(token: str, secret: str) -> Principal:
+        verifications.append(token)
+        return real_decode(token, secret)
+
+    monkeypatch.setattr(auth, "decode_token", counting_decode)
     tokens = auth.VerifiedTokens(SECRET, max_age=60)
     token = mint_token(SECRET, sub="p1", roles=["unit_admin"], unit_id="u1", ttl=timedelta(seconds=30))
     assert tokens.principal(token) == tokens.principal(token) == real_decode(token, SECRET)

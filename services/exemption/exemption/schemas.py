@@ -8,15 +8,15 @@ from pydantic import BaseModel, Field
 from contracts.common import Money, Strict
 from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
-    DecisionDraft,
     Decision,
-    DeterminationDraft,
+    DecisionDraft,
     Determination,
+    DeterminationDraft,
     Escalation,
     EscalationDraft,
     EvidenceDraft,
-    FindingDraft,
     Finding,
+    FindingDraft,
     HistoryEntry,
     MatterDraft,
     Panel,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,12 +19,20 @@ class Consent(Strict):
     on: date
 
 
+class Decision(Strict):
+    body: str = Field(min_length=1, max_length=300)
+    date: date
+    reference: str = Field(min_length=1, max_length=300)
+
+
 class IncomeRead(BaseModel):
     id: str
     unit_id: str
-    source: Literal["deal", "licence"]
+    source: Literal["deal", "licence_payment", "resource_fee", "agreed_return"]
     transaction_id: str | None = None
-    licence_id: str | None = None
+    receivable_id: str | None = None
+    equity_transfer_id: str | None = None
+    licence_id: str | None = Field(default=None, description="only on pay-later fees booked by the first revision")
     achievement_id: str
     kind: str | None = None
     amount: Money
@@ -41,11 +49,15 @@ class RecipientInput(Strict):
     form: Literal["cash", "shares", "contribution"]
     amount: Money | None = None
     share_pct: Percent | None = None
+    contribution_note: str | None = Field(
+        default=None, max_length=2000, description="the important contribution to the transformation (FIN-6), for a non-completer"
+    )
 
 
 class RewardCreate(Strict):
     unit_id: str = Field(min_length=1, max_length=64)
     income_id: str | None = Field(default=None, max_length=64)
+    achievement_id: str | None = Field(default=None, max_length=64)
     recipients: list[RecipientInput] = Field(min_length=1, max_length=500)
 
 
@@ -57,6 +69,8 @@ class RecipientRead(BaseModel):
     form: str
     amount: Money | None = None
     share_pct: Percent | None = None
+    basis: Literal["completer", "contribution"] | None = None
+    contribution_note: str | None = None
     counts_in_performance_pay_total: bool | None = None
     in_next_year_base: bool | None = None
     in_social_insurance_base: bool | None = None
@@ -66,6 +80,7 @@ class RewardRead(BaseModel):
     id: str
     unit_id: str
     income_id: str | None = None
+    achievement_id: str | None = None
     recipients: list[RecipientRead]
     granted_at: datetime
     version: int
@@ -159,6 +174,7 @@ class ProjectRead(BaseModel):
 
 class HorizontalInvestmentCreate(Strict):
     unit_id: str = Field(min_length=1, max_length=64)
+    achievement_id: str = Field(min_length=1, max_length=64, description="the technology stake; it becomes transformed (FIN-2)")
     project_reference: str = Field(min_length=1, max_length=300)
     surplus_amount: Money
     cash_amount: Money
@@ -172,11 +188,14 @@ class HorizontalInvestmentCreate(Strict):
 class HorizontalInvestmentRead(BaseModel):
     id: str
     unit_id: str
+    achievement_id: str | None = None
     project_reference: str
     surplus_amount: Money
     cash_amount: Money
     technology_valuation: Money
-    state_equity_value: Money
+    stake_value: Money
+    unit_share_pct: Percent
+    state_equity_value: Money = Field(description="the unit's part of the stake, separately managed (FIN-2)")
     enterprise: Party
     researcher_share_pct: Percent
     exception_reason: str | None = None
@@ -190,7 +209,9 @@ class SubsidyCreate(Strict):
     kind: Literal["challenge_award", "science_park", "incubator"]
     recipient: Party
     amount: Money
-    basis_reference: str = Field(min_length=1, max_length=300)
+    basis_reference: str = Field(min_length=1, max_length=300, description="for challenge_award: the challenge id")
+    institution_id: str | None = Field(default=None, min_length=1, max_length=64)
+    evaluation_year: int | None = Field(default=None, ge=1900, le=9999)
 
 
 class SubsidyRead(BaseModel):
@@ -199,6 +220,8 @@ class SubsidyRead(BaseModel):
     recipient: Party
     amount: Money
     basis_reference: str
+    institution_id: str | None = None
+    evaluation_year: int | None = None
     granted_at: datetime
     version: int
 
@@ -207,17 +230,119 @@ class ReceivableRead(BaseModel):
     id: str
     unit_id: str
     achievement_id: str
-    equity_transfer_id: str
-    enterprise: dict | None = None
-    state: Literal["contingent", "due", "settled"]
-    trigger_event: str | None = None
+    kind: Literal["agreed_return", "pay_later"]
+    state: Literal["contingent", "due", "overdue", "settled", "paid", "waived"]
     amount: Money | None = None
+    due_on: date | None = None
+    conditions: str | None = None
+    transaction_id: str | None = None
+    equity_transfer_id: str | None = None
+    enterprise: dict[str, Any] | None = None
+    trigger_event: str | None = None
     opened_at: datetime
     due_at: datetime | None = None
+    overdue_at: datetime | None = None
     settled_at: datetime | None = None
+    settlement: dict[str, Any] | None = None
+    payment: dict[str, Any] | None = None
+    waiver: dict[str, Any] | None = None
+    income_id: str | None = None
     version: int
 
 
 class TriggerCreate(Strict):
     event: Literal["listing", "equity_transfer"]
     amount: Money
+
+
+class SettlementCreate(Strict):
+    amount: Money
+    settled_on: date
+
+
+class PaymentCreate(Strict):
+    amount: Money
+    paid_on: date
+
+
+class WaiverCreate(Strict):
+    decision: Decision | None = Field(default=None, description="the unit's decision; missing → 422 FIN-10")
+    reason: str | None = Field(default=None, max_length=2000, description="required; missing → 422 FIN-10")
+
+
+ProductKind = Literal["transformation_loan", "transformation_insurance", "rd_loss_insurance", "guarantee"]
+
+
+class ProductCreate(Strict):
+    kind: ProductKind
+    name: str = Field(min_length=1, max_length=300)
+    provider: Party
+    terms: str | dict[str, Any] = Field(description="the product's terms: text or an object (rate, term, limits …)")
+
+
+class ProductRead(BaseModel):
+    id: str
+    kind: ProductKind
+    name: str
+    provider: Party
+    terms: str | dict[str, Any]
+    created_at: datetime
+    version: int
+
+
+class UptakeCreate(Strict):
+    enterprise: Party
+    transaction_id: str = Field(min_length=1, max_length=64, description="the concluded deal (FIN-11)")
+    amount: Money
+    start_on: date
+
+
+class UptakeRead(BaseModel):
+    id: str
+    product_id: str
+    product_kind: ProductKind
+    enterprise: Party
+    transaction_id: str
+    amount: Money
+    start_on: date
+    created_at: datetime
+    version: int
+
+
+class PoolCreate(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    contribution: Money
+    ratio_pct: Percent = Field(description="share of a loss compensated: 0 < ratio ≤ 100.00 (FIN-11)")
+
+
+class PoolContributionCreate(Strict):
+    amount: Money
+    source: str = Field(min_length=1, max_length=300)
+
+
+class PoolRead(BaseModel):
+    id: str
+    name: str
+    ratio_pct: Percent
+    balance: Money
+    contributed: Money
+    compensated: Money
+    created_at: datetime
+    version: int
+
+
+class ClaimCreate(Strict):
+    uptake_id: str = Field(min_length=1, max_length=64)
+    loss_amount: Money
+    reference: str = Field(min_length=1, max_length=300)
+
+
+class ClaimRead(BaseModel):
+    id: str
+    pool_id: str
+    uptake_id: str
+    loss_amount: Money
+    compensation: Money
+    reference: str
+    created_at: datetime
+    version: int

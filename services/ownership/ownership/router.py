@@ -30,7 +30,7 @@ from ownership.schemas import (
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.web import Ctx, service_router, PublicCtx
+from servicekit.web import Ctx, PublicCtx, service_router
 
 router = service_router(prefix="/api/v1", tags=["ownership"])
 

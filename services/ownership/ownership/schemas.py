@@ -1,9 +1,8 @@
 """Request and response models of the ownership API."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from datetime import date as datetime_date
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -257,6 +256,7 @@ class PoolPublicationRead(BaseModel):
     number: int
     published_at: datetime
     items: list[PoolItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole publication is one page (API.md §2)")
 
 
 class LedgerItem(BaseModel):
@@ -277,3 +277,4 @@ class LedgerItem(BaseModel):
 class SeparateLedgerRead(BaseModel):
     unit_id: str
     items: list[LedgerItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole ledger is one page (API.md §2)")

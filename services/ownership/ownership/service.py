@@ -57,6 +57,7 @@ from ownership.schemas import (
     EquityTransferCreate,
     EquityTransferRead,
     ExtensionCreate,
+    LedgerItem,
     PatentChangeCreate,
     PatentChangeRead,
     PayLaterLicenceCreate,
@@ -64,7 +65,6 @@ from ownership.schemas import (
     PoolExclusionCreate,
     PoolItem,
     PoolPublicationRead,
-    LedgerItem,
     SeparateLedgerRead,
     SeparateManagementCreate,
     UnitCreate,
@@ -77,7 +77,6 @@ from servicekit.db import insert_new, new_version
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
 from servicekit.outbox import EventEmitter, new_id
 from servicekit.pagination import Page, decode_cursor, page_of
-
 
 SOURCE = "ownership"
 
@@ -372,7 +371,10 @@ async def register_achievement(
         session,
         "ownership.achievement.registered",
         achievement.id,
-        AchievementRegistered(achievement_id=achievement.id, unit_id=data.unit_id, title=achievement.title, kind=achievement.kind),
+        AchievementRegistered(
+            achievement_id=achievement.id, unit_id=data.unit_id, title=achievement.title, kind=achievement.kind,
+            completers=achievement.completers,  # FIN-6: finance rewards the completers it learns of here
+        ),
         now,
     )
     return achievement_read(achievement, [], shanghai_day(now))

@@ -5,10 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.db import ExactDecimal, UTCDateTime, Versioned, infrastructure, new_metadata
+from servicekit.documents import install_document_tables
 from servicekit.units import install_unit_policy_table
 
 
@@ -18,6 +19,7 @@ class Base(DeclarativeBase):
 
 INFRA = infrastructure(Base.metadata)
 UNIT_POLICIES = install_unit_policy_table(Base.metadata)
+DOCUMENTS = install_document_tables(Base.metadata)  # DOC-1: a transaction's appraisal reports, contracts, decisions
 
 
 class Transaction(Versioned, Base):
@@ -35,12 +37,25 @@ class Transaction(Versioned, Base):
     counterparty: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     proposed_price: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     appraisal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    licence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # {scope, start_on, end_on}, kind license
+    payment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # {mode, due_on, conditions} (OWN-9)
+    technology_manager_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # PRC-12
     # The instant of the next time-driven transition (notice end, listing close, auction close).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     record_seq: Mapped[int] = mapped_column(Integer, default=0)
     deal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class AchievementGuard(Base):
+    """OWN-16/PRC-11: one row per achievement, locked by every opening and conclusion of its transactions,
+    so conflicts among pricing's own transactions are decided one at a time (see domain/conflicts.py)."""
+
+    __tablename__ = "achievement_guards"
+
+    achievement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each upsert that takes the lock
 
 
 class Notice(Versioned, Base):
@@ -67,9 +82,16 @@ class Objection(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
-    contact: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    objector: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    objector: Mapped[str] = mapped_column(String(200))  # the token's sub, or "anonymous"
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # PRC-5: anonymous objections are counted per client address (as the gateway saw it) for the rate limit.
+    client_address: Mapped[str | None] = mapped_column(String(100), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_objections_client_address_received_at", "client_address", "received_at"),)
 
 
 class Listing(Versioned, Base):
@@ -149,7 +171,10 @@ class Challenge(Versioned, Base):
     unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     achievement_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     budget: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
-    state: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)  # the industry field
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    closes_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # responses through this day (Asia/Shanghai)
+    state: Mapped[str] = mapped_column(String(20))  # open | awarded | landed ("closed" is derived from closes_on)
     awarded_response_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     landed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     landing_evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -169,3 +194,9 @@ class ChallengeResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+
+# PRC-10 search over challenges (`q`), built by the migration, not by these models: an FTS5 table with
+# the trigram tokenizer on SQLite (kept in step by triggers), a pg_trgm GIN index on PostgreSQL.
+CHALLENGE_SEARCH_TABLE = "challenges_search"
+CHALLENGE_SEARCH_INDEX = "ix_challenges_search_trgm"
+Base.metadata.info["unmanaged_prefixes"] = (CHALLENGE_SEARCH_TABLE, CHALLENGE_SEARCH_INDEX)

@@ -24,6 +24,25 @@ class Party(Organisation):
     kind: Literal["enterprise", "individual"]
     ownership: Literal["wholly_state_owned", "other"]
     overseas: bool = False
+    size: Literal["micro", "small", "medium", "large"] | None = Field(
+        default=None, description="enterprise size; pay-later licences go to micro, small or medium ones (OWN-9)"
+    )
+
+
+class LicenceInput(Strict):
+    """What a licence grants (OWN-16): its scope and term (no start: from the opening; no end: never ends)."""
+
+    scope: Literal["exclusive", "sole", "ordinary"] = "ordinary"
+    start_on: date | None = None
+    end_on: date | None = None
+
+
+class PaymentInput(Strict):
+    """When the fee is paid (OWN-9, FIN-10)."""
+
+    mode: Literal["at_conclusion", "pay_later"] = "at_conclusion"
+    due_on: date | None = None
+    conditions: str | None = Field(default=None, max_length=4000)
 
 
 class AppraisalInput(Strict):
@@ -41,6 +60,11 @@ class TransactionCreate(Strict):
     counterparty: Party | None = None
     proposed_price: Money | None = None
     appraisal: AppraisalInput | None = None
+    licence: LicenceInput | None = Field(default=None, description="kind license only; scope defaults to ordinary")
+    payment: PaymentInput | None = Field(default=None, description="mode defaults to at_conclusion; pay_later: OWN-9")
+    technology_manager_ids: list[str] | None = Field(
+        default=None, max_length=20, description="registered technology managers who brokered the deal (PRC-12)"
+    )
 
 
 class DealRead(BaseModel):
@@ -63,6 +87,9 @@ class TransactionRead(BaseModel):
     counterparty: dict[str, Any] | None
     price: Money | None
     appraisal: dict[str, Any] | None
+    licence: dict[str, Any] | None = None
+    payment: dict[str, Any]
+    technology_manager_ids: list[str] = []
     notice_id: str | None = None
     listing_id: str | None = None
     auction_id: str | None = None
@@ -88,15 +115,24 @@ class NoticeRead(BaseModel):
     version: int
 
 
+class ContactInput(Strict):
+    """How to reach an objector: a name and a phone number or an e-mail address (PRC-5)."""
+
+    name: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=300)
+
+
 class ObjectionCreate(Strict):
     reason: str = Field(min_length=1, max_length=4000)
-    contact: str | None = Field(default=None, max_length=300)
+    contact: ContactInput | None = Field(default=None, description="required without a token (PRC-5)")
 
 
 class ObjectionRead(BaseModel):
     id: str
     notice_id: str
     reason: str
+    anonymous: bool
     received_at: datetime
 
 
@@ -167,6 +203,17 @@ class ConclusionCreate(Strict):
     signed_on: date
 
 
+class DocumentRead(BaseModel):
+    """A document of a transaction (DOC-1): its id and SHA-256 are what the record and the event cite."""
+
+    id: str
+    sha256: str
+    size: int
+    media_type: str
+    filename: str | None
+    kind: str
+
+
 class RecordItem(BaseModel):
     seq: int
     at: datetime
@@ -178,6 +225,7 @@ class RecordItem(BaseModel):
 class RecordRead(BaseModel):
     transaction_id: str
     items: list[RecordItem]
+    next_cursor: str | None = Field(default=None, description="always null: the whole record is one page (API.md §2)")
 
 
 class ChallengeCreate(Strict):
@@ -187,6 +235,11 @@ class ChallengeCreate(Strict):
     publisher: Organisation
     achievement_id: str | None = Field(default=None, max_length=64)
     budget: Money | None = None
+    field: str | None = Field(default=None, max_length=100, description="the industry field (required, PRC-10)")
+    region: str | None = Field(default=None, max_length=100, description="required (PRC-10)")
+    closes_on: date | None = Field(
+        default=None, description="required (PRC-10): responses are accepted through the end of this day (Asia/Shanghai)"
+    )
 
 
 class ChallengeRead(BaseModel):
@@ -198,6 +251,9 @@ class ChallengeRead(BaseModel):
     unit_id: str | None
     achievement_id: str | None
     budget: Money | None
+    field: str | None
+    region: str | None
+    closes_on: date | None
     state: str
     awarded_response_id: str | None
     landed_on: date | None

@@ -434,7 +434,7 @@ def _check_decision(case: Case, draft: DecisionDraft, *, pricing_steps: int, tod
         check_positive_clauses(case.subject.role, draft.clauses, at_least_one=True)
     elif any(c not in case.claimed_clauses and not c.startswith("G7.") for c in draft.clauses):
         raise PolicyViolation(positive_rule(case.subject.role), "a decision cites claimed clauses or G7.x findings")
-    return Meeting(body=meeting.body.strip(), held_on=meeting.held_on, attendees=list(dict.fromkeys(meeting.attendees)))
+    return Meeting(body=(meeting.body or "").strip(), held_on=meeting.held_on, attendees=list(dict.fromkeys(meeting.attendees)))
 
 
 def _decision(case: Case, draft: DecisionDraft, meeting: Meeting, kind: str, review_request_days: int, now: datetime) -> Decision:
@@ -480,10 +480,11 @@ def confirm(case: Case, *, viewer: Viewer, now: datetime) -> Case:
 def request_review(case: Case, *, viewer: Viewer, grounds: str, now: datetime) -> Case:
     """EXE-8: the subject may ask for a review (复核) within the unit's review_request_days, not later."""
     _require_subject(case, viewer)
-    if case.state == "closed" and case.closed_reason == "review_window_expired":
-        raise PolicyViolation("EXE-8", f"the review window ended at {case.review_deadline.isoformat()}")
-    if case.state == "awaiting_confirmation" and not review_window_open(case.review_deadline, now):
-        raise PolicyViolation("EXE-8", f"the review window ended at {case.review_deadline.isoformat()}")
+    deadline = case.review_deadline  # set by every decision, so in both states below
+    if deadline is not None and case.state == "closed" and case.closed_reason == "review_window_expired":
+        raise PolicyViolation("EXE-8", f"the review window ended at {deadline.isoformat()}")
+    if deadline is not None and case.state == "awaiting_confirmation" and not review_window_open(deadline, now):
+        raise PolicyViolation("EXE-8", f"the review window ended at {deadline.isoformat()}")
     updated = _enter(case, "request_review", viewer.sub, now)
     updated.reviews.append(Review(grounds=grounds, requested_at=now))
     return updated

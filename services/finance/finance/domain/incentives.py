@@ -44,3 +44,27 @@ def check_recipient(
     if share_pct is None or not ZERO < share_pct <= HUNDRED or amount is not None:
         raise InvalidInput(f"a {form} reward needs a share_pct above 0.00 and at most 100.00, and no amount")
     return None
+
+
+def recipient_basis(*, person_id: str, completer_ids: frozenset[str] | None, contribution_note: str | None) -> str:
+    """FIN-6, M (十二): a main completer of the achievement (`completer`) or an important contributor to
+    its transformation with the contribution recorded (`contribution`); anyone else is refused.
+
+    `completer_ids` is None when no achievement is named or its completers are not known.
+    """
+    if completer_ids is not None and person_id in completer_ids:
+        return "completer"
+    if (contribution_note or "").strip():
+        return "contribution"
+    if completer_ids is None:
+        raise PolicyViolation(
+            "FIN-6", f"{person_id}: without an achievement whose completers are known, a recipient needs a contribution_note"
+        )
+    raise PolicyViolation("FIN-6", f"{person_id} is not a completer of the achievement and has no contribution_note")
+
+
+def completer_ids_of(completers: list[dict[str, object]] | None) -> frozenset[str] | None:
+    """The person ids of an achievement's completers (None: not known)."""
+    if completers is None:
+        return None
+    return frozenset(str(c["person_id"]) for c in completers if isinstance(c, dict) and c.get("person_id"))

@@ -1,4 +1,4 @@
-"""FIN-2, FIN-6/7, FIN-8, FIN-9 through HTTP, each rule at its allowed and refused edge."""
+"""FIN-2 and FIN-6/7 through HTTP, each rule at its allowed and refused edge."""
 from __future__ import annotations
 
 import uuid
@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from finance import repository
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
 from .helpers import problem
@@ -17,6 +18,7 @@ ENTERPRISE = {"name": "大连某科技有限公司", "credit_code": "91210200MA0
 def _investment(unit_id: str, **overrides: Any) -> dict[str, Any]:
     return {
         "unit_id": unit_id,
+        "achievement_id": "ach-hx-1",
         "project_reference": "HX-2030-001",
         "surplus_amount": "200000.00",
         "cash_amount": "200000.00",
@@ -32,12 +34,14 @@ async def _post(system: InProcessSystem, path: str, body: dict[str, Any], header
     return await system.clients["finance"].post(f"/api/v1{path}", json=body, headers=headers)
 
 
-async def test_horizontal_investment_at_ninety_percent_is_recorded_and_announced_for_the_separate_ledger(system: InProcessSystem) -> None:
+async def test_horizontal_investment_at_ninety_percent_is_announced_with_its_achievement_and_the_units_part(system: InProcessSystem) -> None:
     unit_id = f"unit-{uuid.uuid4().hex}"
     response = await _post(system, "/horizontal-investments", _investment(unit_id), system.auth("unit_admin", unit_id))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["researcher_share_pct"], body["state_equity_value"], body["separately_managed"]) == ("90.00", "1000000.00", True)
+    # FIN-2: the stake is 1,000,000.00; the unit's agreed part (100% − 90%) is the state equity.
+    assert (body["stake_value"], body["unit_share_pct"], body["state_equity_value"]) == ("1000000.00", "10.00", "100000.00")
+    assert (body["researcher_share_pct"], body["achievement_id"], body["separately_managed"]) == ("90.00", "ach-hx-1", True)
     runtime = system.runtime("finance")
     outbox = runtime.tables.outbox
     async with runtime.sessions() as session:
@@ -51,9 +55,9 @@ async def test_horizontal_investment_at_ninety_percent_is_recorded_and_announced
         "technology_valuation": "800000.00",
         "cash_amount": "200000.00",
         "researcher_share_pct": "90.00",
-        "state_equity_value": "1000000.00",
+        "state_equity_value": "100000.00",
         "project_reference": "HX-2030-001",
-        "achievement_id": None,
+        "achievement_id": "ach-hx-1",
     }
 
 
@@ -83,13 +87,16 @@ async def test_horizontal_investment_without_consent_or_with_cash_above_surplus_
 
 
 def _reward(unit_id: str, **recipient: Any) -> dict[str, Any]:
-    return {"unit_id": unit_id, "recipients": [{"person_id": "p1", "name": "王教授", "role": "researcher", **recipient}]}
+    person = {"person_id": "p1", "name": "王教授", "role": "researcher", "contribution_note": "成果转化的重要贡献", **recipient}
+    return {"unit_id": unit_id, "recipients": [{k: v for k, v in person.items() if v is not None}]}
 
 
-async def test_cash_reward_carries_the_three_performance_pay_flags(system: InProcessSystem) -> None:
+async def test_cash_reward_carries_the_three_performance_pay_flags(system: InProcessSystem, nats_url: str) -> None:
     unit_id = f"unit-{uuid.uuid4().hex}"
+    people = [{"person_id": p, "name": n} for p, n in (("p1", "张校长"), ("p2", "李副校长"), ("p3", "王研究员"))]
     body = {
         "unit_id": unit_id,
+        "achievement_id": await _known_achievement(system, nats_url, unit_id, people),
         "recipients": [
             {"person_id": "p1", "name": "张校长", "role": "leader", "leader_rank": "principal", "form": "cash", "amount": "50000.00"},
             {"person_id": "p2", "name": "李副校长", "role": "leader", "leader_rank": "deputy", "form": "shares", "share_pct": "5.00"},
@@ -120,72 +127,79 @@ async def test_principal_leader_share_or_contribution_reward_is_refused_with_fin
     problem(await _post(system, "/rewards", {**_reward(unit_id, form="cash", amount="1.00"), "income_id": "nope"}, admin), 404)
 
 
-def _subsidy(kind: str, amount: str, basis: str = "2030年度评估优秀") -> dict[str, Any]:
-    return {"kind": kind, "recipient": {"name": "大连理工大学科技园", "credit_code": "1221"}, "amount": amount, "basis_reference": basis}
+async def test_horizontal_investment_names_its_achievement(system: InProcessSystem, nats_url: str) -> None:
+    unit_id = f"unit-{uuid.uuid4().hex}"
+    admin = system.auth("unit_admin", unit_id)
+    without = _investment(unit_id)
+    del without["achievement_id"]
+    assert (await _post(system, "/horizontal-investments", without, admin)).status_code == 422
+    other_units = await _known_achievement(system, nats_url, f"unit-{uuid.uuid4().hex}", [])
+    problem(await _post(system, "/horizontal-investments", _investment(unit_id, achievement_id=other_units), admin), 404)
 
 
-async def test_park_and_incubator_awards_are_capped_at_500000(system: InProcessSystem) -> None:
-    admin = system.auth("platform_admin")
-    for kind in ("science_park", "incubator"):
-        accepted = await _post(system, "/subsidies", _subsidy(kind, "500000.00"), admin)
-        assert accepted.status_code == 201, accepted.text
-        assert accepted.json()["amount"] == "500000.00"
-        problem(await _post(system, "/subsidies", _subsidy(kind, "500000.01"), admin), 422, "FIN-8")
-    assert (await _post(system, "/subsidies", _subsidy("incubator", "1.00"), system.auth("department"))).status_code == 403
-    listed = await system.clients["finance"].get("/api/v1/subsidies", params={"kind": "incubator", "limit": 200}, headers=system.auth("department"))
-    assert listed.status_code == 200 and any(s["amount"] == "500000.00" for s in listed.json()["items"])
-
-
-async def test_challenge_award_only_for_a_landed_challenge(system: InProcessSystem, nats_url: str) -> None:
-    admin = system.auth("platform_admin")
-    challenge_id = uuid.uuid4().hex
-    # Unknown here and unknown to pricing's lookup: not landed.
-    problem(await _post(system, "/subsidies", _subsidy("challenge_award", "800000.00", challenge_id), admin), 422, "FIN-8")
+async def _known_achievement(system: InProcessSystem, nats_url: str, unit_id: str, completers: list[dict[str, str]]) -> str:
+    """An achievement announced by ownership, once finance has its copy."""
+    achievement_id = uuid.uuid4().hex
     await publish_event(
-        nats_url,
-        "pricing.challenge.landed",
-        challenge_id,
-        {
-            "challenge_id": challenge_id,
-            "landed_on": "2030-06-01",
-            "publisher": {"name": "鞍钢", "credit_code": "9121"},
-            "awarded_response_id": "r1",
-            "responder": {"name": "东北大学", "credit_code": "1221"},
-        },
+        nats_url, "ownership.achievement.registered", achievement_id,
+        {"achievement_id": achievement_id, "unit_id": unit_id, "title": "催化剂", "kind": "patent", "completers": completers},
     )
+    runtime = system.runtime("finance")
+
+    async def known() -> bool:
+        async with runtime.sessions() as session:
+            return await repository.get_known_achievement(session, achievement_id) is not None
+
+    await eventually(known, timeout=10)
+    return achievement_id
+
+
+COMPLETERS = [{"person_id": "p1", "name": "王教授"}, {"person_id": "p2", "name": "李研究员"}]
+
+
+async def test_reward_to_a_completer_is_granted_and_to_anyone_else_only_with_a_contribution_note(system: InProcessSystem, nats_url: str) -> None:
+    unit_id = f"unit-{uuid.uuid4().hex}"
+    admin = system.auth("unit_admin", unit_id)
+    achievement_id = await _known_achievement(system, nats_url, unit_id, COMPLETERS)
+
+    def reward(**recipient: Any) -> dict[str, Any]:
+        person = {"person_id": "p1", "name": "王教授", "role": "researcher", "form": "cash", "amount": "1000.00", **recipient}
+        return {"unit_id": unit_id, "achievement_id": achievement_id, "recipients": [person]}
+
+    granted = await _post(system, "/rewards", reward(), admin)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["achievement_id"] == achievement_id and granted.json()["recipients"][0]["basis"] == "completer"
+    problem(await _post(system, "/rewards", reward(person_id="p9", name="赵经理"), admin), 422, "FIN-6")
+    problem(await _post(system, "/rewards", reward(person_id="p9", contribution_note="  "), admin), 422, "FIN-6")
+    contributor = await _post(system, "/rewards", reward(person_id="p9", contribution_note="负责中试放大与市场推广"), admin)
+    assert contributor.status_code == 201, contributor.text
+    assert contributor.json()["recipients"][0]["basis"] == "contribution"
+    problem(await _post(system, "/rewards", reward(), system.auth("unit_admin", "other")), 404)
+
+
+async def test_a_correction_of_the_completers_decides_later_rewards(system: InProcessSystem, nats_url: str) -> None:
+    unit_id = f"unit-{uuid.uuid4().hex}"
+    admin = system.auth("unit_admin", unit_id)
+    achievement_id = await _known_achievement(system, nats_url, unit_id, COMPLETERS)
+    await publish_event(
+        nats_url, "ownership.achievement.corrected", achievement_id,
+        {"achievement_id": achievement_id, "unit_id": unit_id, "reason": "漏报完成人", "changed": ["completers"],
+         "completers": [*COMPLETERS, {"person_id": "p3", "name": "孙工"}], "version": 2},
+    )
+    body = {"unit_id": unit_id, "achievement_id": achievement_id,
+            "recipients": [{"person_id": "p3", "name": "孙工", "role": "researcher", "form": "shares", "share_pct": "5.00"}]}
 
     async def granted() -> Any:
-        response = await _post(system, "/subsidies", _subsidy("challenge_award", "800000.00", challenge_id), admin)
+        response = await _post(system, "/rewards", body, admin)
         return response if response.status_code == 201 else None
 
-    response = await eventually(granted, timeout=10)
-    assert response.json()["basis_reference"] == challenge_id
+    assert (await eventually(granted, timeout=10)).json()["recipients"][0]["basis"] == "completer"
 
 
-async def _receivables(system: InProcessSystem, unit_id: str) -> list[dict[str, Any]]:
-    response = await system.clients["finance"].get("/api/v1/receivables", params={"unit_id": unit_id}, headers=system.auth("unit_admin", unit_id))
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def test_agreed_return_transfer_opens_a_contingent_receivable_that_falls_due_once(system: InProcessSystem, nats_url: str) -> None:
+async def test_reward_without_an_achievement_needs_a_contribution_note_for_everyone(system: InProcessSystem) -> None:
     unit_id = f"unit-{uuid.uuid4().hex}"
-    transfer_id = uuid.uuid4().hex
-    base = {"achievement_id": "ach-9", "unit_id": unit_id, "enterprise": ENTERPRISE}
-    await publish_event(nats_url, "ownership.equity_transfer.completed", "t0", {**base, "equity_transfer_id": uuid.uuid4().hex, "mode": "resource_fee", "fee": "1.00"})
-    data = {**base, "equity_transfer_id": transfer_id, "mode": "agreed_return"}
-    await publish_event(nats_url, "ownership.equity_transfer.completed", transfer_id, data)
-    await publish_event(nats_url, "ownership.equity_transfer.completed", transfer_id, data)  # replay under a new id
-    items = await eventually(lambda: _receivables(system, unit_id), timeout=10)
-    assert [(i["equity_transfer_id"], i["state"]) for i in items] == [(transfer_id, "contingent")]
     admin = system.auth("unit_admin", unit_id)
-    receivable = items[0]["id"]
-    problem(await _post(system, f"/receivables/{receivable}/settlement", {}, admin), 409, "FIN-9")
-    problem(await _post(system, f"/receivables/{receivable}/trigger", {"event": "listing", "amount": "1.00"}, system.auth("unit_admin", "x")), 404)
-    due = await _post(system, f"/receivables/{receivable}/trigger", {"event": "listing", "amount": "250000.00"}, admin)
-    assert due.status_code == 200, due.text
-    assert (due.json()["state"], due.json()["amount"], due.json()["trigger_event"]) == ("due", "250000.00", "listing")
-    problem(await _post(system, f"/receivables/{receivable}/trigger", {"event": "equity_transfer", "amount": "1.00"}, admin), 409, "FIN-9")
-    settled = await _post(system, f"/receivables/{receivable}/settlement", {}, admin)
-    assert settled.json()["state"] == "settled"
-    assert len(await _receivables(system, unit_id)) == 1
+    problem(await _post(system, "/rewards", _reward(unit_id, form="cash", amount="1.00", contribution_note=None), admin), 422, "FIN-6")
+    unknown = {**_reward(unit_id, form="cash", amount="1.00", contribution_note=None), "achievement_id": "unknown-here"}
+    problem(await _post(system, "/rewards", unknown, admin), 422, "FIN-6")
+    assert (await _post(system, "/rewards", _reward(unit_id, form="cash", amount="1.00"), admin)).status_code == 201

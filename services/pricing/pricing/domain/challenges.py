@@ -1,7 +1,13 @@
-"""Two-way challenge lists (双向揭榜挂帅, PRC-10, M (八)): open → awarded → landed."""
+"""Two-way challenge lists (双向揭榜挂帅, PRC-10, M (八)): open → (closed) → awarded → landed.
+
+`closed` is not stored: an open challenge whose closing day (Asia/Shanghai) has passed reads as
+closed, so the state never lags behind the clock.
+"""
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from servicekit.errors import Forbidden, InvalidState, PolicyViolation
 
@@ -13,6 +19,7 @@ class ChallengeState(StrEnum):
     """Where a challenge stands."""
 
     OPEN = "open"
+    CLOSED = "closed"
     AWARDED = "awarded"
     LANDED = "landed"
 
@@ -36,17 +43,43 @@ def check_may_decide(*, caller_sub: str, publisher_sub: str, is_platform_admin: 
         raise Forbidden("only the publisher of the challenge or a platform administrator may do this")
 
 
-def check_open_for_responses(state: str) -> None:
-    """PRC-10: responses are taken while the challenge is open."""
-    if state != ChallengeState.OPEN:
-        raise InvalidState("the challenge no longer takes responses", rule="PRC-10")
+def effective_state(stored: str, closes_on: date | None, today: date) -> ChallengeState:
+    """PRC-10: an open challenge is closed once its closing day has passed."""
+    if stored == ChallengeState.OPEN and closes_on is not None and today > closes_on:
+        return ChallengeState.CLOSED
+    return ChallengeState(stored)
 
 
-def award(state: str) -> ChallengeState:
-    """PRC-10: an open challenge is awarded to one response."""
-    if state != ChallengeState.OPEN:
-        raise InvalidState("only an open challenge can be awarded", rule="PRC-10")
+def check_listing_terms(field: str | None, region: str | None, closes_on: date | None, today: date) -> None:
+    """PRC-10: a challenge names its field (industry), its region and a closing day that is not already past."""
+    missing = [name for name, value in (("field", field), ("region", region), ("closes_on", closes_on)) if not value]
+    if missing:
+        raise PolicyViolation("PRC-10", f"a challenge names its {', '.join(missing)}")
+    assert closes_on is not None
+    if closes_on < today:
+        raise PolicyViolation("PRC-10", "closes_on is in the past")
+
+
+def check_open_for_responses(stored: str, closes_on: date | None, today: date) -> None:
+    """PRC-10: responses are taken through the end of the closing day (Asia/Shanghai)."""
+    state = effective_state(stored, closes_on, today)
+    if state is ChallengeState.CLOSED:
+        raise InvalidState(f"the challenge closed on {closes_on}; responses are no longer taken", rule="PRC-10")
+    if state is not ChallengeState.OPEN:
+        raise InvalidState("the challenge has been awarded and takes no more responses", rule="PRC-10")
+
+
+def award(stored: str) -> ChallengeState:
+    """PRC-10: a challenge is awarded once, to one response (also after its closing day)."""
+    if stored != ChallengeState.OPEN:
+        raise InvalidState("the challenge has already been awarded", rule="PRC-10")
     return ChallengeState.AWARDED
+
+
+def entitled_enterprise(direction: str, publisher: dict[str, Any], responder: dict[str, Any] | None) -> dict[str, Any] | None:
+    """PRC-10/FIN-8: the enterprise entitled to the subsidy — the publisher of technology_wanted, the awarded responder of market_wanted."""
+    party = publisher if direction == "technology_wanted" else responder
+    return None if party is None else {"name": party.get("name"), "credit_code": party.get("credit_code")}
 
 
 def land(state: str) -> ChallengeState:

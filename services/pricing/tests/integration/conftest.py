@@ -91,6 +91,7 @@ STATE_OWNED = {"name": "辽宁省国有资本投资公司", "credit_code": "9121
 PRIVATE = {"name": "沈阳新材料科技有限公司", "credit_code": "91210100MA0000002Y", "kind": "enterprise",
            "ownership": "other", "overseas": False}
 APPRAISED = {"performed": True, "value": "480000.00", "report_reference": "辽评报字〔2030〕001号"}
+SMALL = {**PRIVATE, "size": "small"}
 
 
 class Market:
@@ -100,6 +101,7 @@ class Market:
     STATE_OWNED = STATE_OWNED
     PRIVATE = PRIVATE
     APPRAISED = APPRAISED
+    SMALL = SMALL
 
     def __init__(self, system: InProcessSystem, ownership: Ownership) -> None:
         self.system = system

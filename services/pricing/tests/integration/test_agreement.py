@@ -84,12 +84,41 @@ async def test_objection_one_second_before_the_end_counts_and_at_the_end_is_refu
     assert conclusion.status_code == 409 and conclusion.json()["rule"] == "PRC-6"
 
 
-async def test_objection_needs_a_token(market, clock) -> None:
+async def test_anonymous_objection_needs_a_name_and_a_phone_or_email_prc_5(market, clock, events) -> None:
     await clock(T0)
     tx, admin = await market.agreement()
     notice = await market.notice(tx, admin)
-    response = await market.client.post(f"/api/v1/notices/{notice['id']}/objections", json={"reason": "x"})
-    assert response.status_code == 401
+    url = f"/api/v1/notices/{notice['id']}/objections"
+    for body in ({"reason": "x"}, {"reason": "x", "contact": {"name": "王五"}},
+                 {"reason": "x", "contact": {"phone": "13800000000"}}):
+        refused = await market.client.post(url, json=body)
+        assert refused.status_code == 422 and refused.json()["rule"] == "PRC-5", refused.text
+    for contact in ({"name": "王五", "phone": "13800000000"}, {"name": "赵六", "email": "zhao@example.cn"}):
+        accepted = await market.client.post(url, json={"reason": "价格偏低", "contact": contact})
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["anonymous"] is True
+    assert len(await events("pricing.notice.objected", notice["id"])) == 2
+    steps = [i for i in await market.record(tx["id"], admin) if i["step"] == "objection_received"]
+    assert [(s["actor"], s["details"]["anonymous"]) for s in steps] == [("anonymous", True)] * 2
+
+
+async def test_anonymous_objections_are_limited_per_client_address_prc_5(market, clock) -> None:
+    await clock(T0)
+    tx, admin = await market.agreement()
+    notice = await market.notice(tx, admin)
+    url = f"/api/v1/notices/{notice['id']}/objections"
+    body = {"reason": "价格偏低", "contact": {"name": "王五", "phone": "13800000000"}}
+    address = {"X-Forwarded-For": "203.0.113.7"}
+    statuses = [(await market.client.post(url, json=body, headers=address)).status_code for _ in range(10)]
+    assert statuses == [201] * 10  # at least 10 a minute are accepted
+    over = await market.client.post(url, json=body, headers=address)
+    assert over.status_code == 429 and over.json()["rule"] == "PRC-5"
+    other = await market.client.post(url, json=body, headers={"X-Forwarded-For": "198.51.100.9, 203.0.113.8"})
+    assert other.status_code == 201  # another address (the last hop the gateway saw) has its own allowance
+    with_token = await market.object(notice["id"])
+    assert with_token.status_code == 201  # objections with a token are not limited here
+    await clock(T0 + timedelta(minutes=2))
+    assert (await market.client.post(url, json=body, headers=address)).status_code == 201  # a minute later: allowed again
 
 
 async def test_objected_notice_lists_at_the_agreement_price_and_expires_to_a_deal_with_the_original_party(market, clock, events) -> None:

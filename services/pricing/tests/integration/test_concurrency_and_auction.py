@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+from pricing.deals import prepare_sweep, sweep
 from servicekit.testing import eventually
-from pricing.service import sweep
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2031, 5, 10, 10, 0, tzinfo=CST)
@@ -123,9 +123,10 @@ async def test_two_concurrent_sweeper_passes_conclude_an_expired_auction_once(sy
     later = closes_at + timedelta(seconds=1)  # the sweep function's `now`, without moving the shared clock
 
     async def one_pass() -> None:
+        rights = await prepare_sweep(runtime, later)  # the rights lookups, before the transaction (PRC-11)
         async with runtime.sessions() as session:
             async with session.begin():
-                await sweep(session, later)
+                await sweep(session, later, rights)
 
     await asyncio.gather(one_pass(), one_pass())
     assert len(await events("pricing.deal.concluded", tx["id"])) == 1

@@ -137,7 +137,7 @@ async def test_delisting_party_and_bidder_pass_the_gates_too(market, clock) -> N
     refused = await market.client.post(f"/api/v1/listings/{listing['id']}/delistings", json={"party": abroad},
                                        headers=market.system.auth("enterprise"))
     assert refused.status_code == 422 and refused.json()["rule"] == "OWN-13"
-    auction_tx = (await market.open(admin, achievement["id"], method="auction", appraisal=market.APPRAISED)).json()
+    auction_tx = (await market.open(admin, achievement["id"], method="auction", kind="license", appraisal=market.APPRAISED)).json()
     auction = await market.client.post(f"{market.T}/{auction_tx['id']}/auction",
                                        json={"reserve_price": "5.00", "closes_at": "2099-01-01T00:00:00+08:00"}, headers=admin)
     assert auction.status_code == 201, auction.text

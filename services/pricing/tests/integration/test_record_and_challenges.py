@@ -1,6 +1,8 @@
 """PRC-9 the immutable procedural record; PRC-10 two-way challenges."""
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -59,7 +61,8 @@ async def test_the_database_refuses_to_change_or_delete_a_record_entry(system, m
 async def _challenge(market, **body):
     publisher = market.system.auth("enterprise", sub="ent-publisher")
     payload = {"direction": "technology_wanted", "title": "寻求高效储能材料技术", "description": "储能",
-               "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}, "budget": "2000000.00", **body}
+               "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}, "budget": "2000000.00",
+               "field": "新能源", "region": "鞍山", "closes_on": "2099-12-31", **body}
     response = await market.client.post("/api/v1/challenges", json=payload, headers=publisher)
     return response, publisher
 
@@ -99,8 +102,9 @@ async def test_challenge_is_awarded_and_landed_by_its_publisher(market, events) 
         "challenge_id": challenge["id"], "landed_on": "2032-09-01",
         "publisher": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"},
         "awarded_response_id": answer.json()["id"], "responder": responder,
-        "direction": None, "enterprise": None,
+        "direction": "technology_wanted", "enterprise": {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"},
     }
+    assert awarded[0]["data"]["enterprise"] == {"name": "鞍钢集团", "credit_code": "91210300MA000000A1"}
 
 
 async def test_platform_admin_may_award_and_the_public_list_shows_challenges(market) -> None:
@@ -126,7 +130,8 @@ async def test_who_publishes_which_direction(market) -> None:
         headers=market.system.auth("enterprise"))
     assert unknown.status_code == 422 and unknown.json()["rule"] == "PRC-10"
     unit, admin = await market.unit()
-    body = {"direction": "market_wanted", "title": "成果找市场", "description": "d", "publisher": {"name": unit["name"], "credit_code": "u"}}
+    body = {"direction": "market_wanted", "title": "成果找市场", "description": "d", "publisher": {"name": unit["name"], "credit_code": "u"},
+            "field": "新材料", "region": "沈阳", "closes_on": "2099-12-31"}
     no_achievement = await market.client.post("/api/v1/challenges", json=body, headers=admin)
     assert no_achievement.status_code == 422 and no_achievement.json()["rule"] == "PRC-10"
     other, _ = await market.unit()
@@ -135,3 +140,100 @@ async def test_who_publishes_which_direction(market) -> None:
     own = await market.ownership.add(unit["id"])
     created = await market.client.post("/api/v1/challenges", json={**body, "achievement_id": own["id"]}, headers=admin)
     assert created.status_code == 201 and created.json()["unit_id"] == unit["id"]
+
+
+async def test_challenge_search_finds_chinese_words_of_two_and_more_characters_prc_10(market) -> None:
+    field = f"新材料-{uuid.uuid4().hex[:6]}"
+    made = {}
+    for key, title, description, region in (
+        ("catalyst", "寻求高效加氢脱硫催化剂", "面向炼化企业的工业示范", "大连市"),
+        ("hydrogen", "高压储氢瓶碳纤维缠绕技术", "70MPa车载储氢，需中试", "鞍山市"),
+        ("membrane", "海水淡化复合膜", "寻找催化与膜分离耦合的合作方", "大连市"),
+    ):
+        response, _ = await _challenge(market, title=title, description=description, field=field, region=region)
+        assert response.status_code == 201, response.text
+        made[key] = response.json()["id"]
+
+    async def found(**params) -> set[str]:
+        response = await market.client.get("/api/v1/challenges", params={"field": field, "limit": 200, **params})
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await found(q="催化") == {made["catalyst"], made["membrane"]}  # two characters: title or description
+    assert await found(q="储氢瓶") == {made["hydrogen"]}  # three or more: the trigram index
+    assert await found(q="脱硫催化剂") == {made["catalyst"]}
+    assert await found(q="催化 大连") == set()  # every word must occur (大连 is the region, not the text)
+    assert await found(q="催化 耦合") == {made["membrane"]}
+    assert await found(q="mpa") == {made["hydrogen"]}  # case-insensitive
+    assert await found(q="100%") == set() and await found(q="_") == {made["catalyst"], made["hydrogen"], made["membrane"]}
+    assert await found(region="大连市") == {made["catalyst"], made["membrane"]}
+    assert await found(region="大连市", q="催化剂") == {made["catalyst"]}
+    assert await found(direction="market_wanted") == set()
+
+
+async def test_responses_run_through_the_closing_day_in_shanghai_then_the_challenge_is_closed_prc_10(market, clock) -> None:
+    response, publisher = await _challenge(market, closes_on="2031-06-30", field=f"f-{uuid.uuid4().hex[:6]}")
+    assert response.status_code == 201, response.text
+    challenge = response.json()
+    url = f"/api/v1/challenges/{challenge['id']}"
+    body = {"responder": {"name": "东北大学", "credit_code": "12210000MB000000B2"}, "proposal": "方案"}
+    await clock(datetime(2031, 6, 30, 23, 59, 59, tzinfo=CST))
+    last_minute = await market.client.post(f"{url}/responses", json=body, headers=market.system.auth("enterprise"))
+    assert last_minute.status_code == 201, last_minute.text
+    await clock(datetime(2031, 7, 1, 0, 0, tzinfo=CST))
+    late = await market.client.post(f"{url}/responses", json=body, headers=market.system.auth("enterprise"))
+    assert late.status_code == 409 and late.json()["rule"] == "PRC-10"
+    assert (await market.client.get(url)).json()["state"] == "closed"
+    closed = await market.client.get("/api/v1/challenges", params={"field": challenge["field"], "state": "closed"})
+    assert [c["id"] for c in closed.json()["items"]] == [challenge["id"]]
+    award = await market.client.post(f"{url}/award", json={"response_id": last_minute.json()["id"]}, headers=publisher)
+    assert award.status_code == 200 and award.json()["state"] == "awarded"  # chosen among the responses after closing
+    again = await market.client.post(f"{url}/award", json={"response_id": last_minute.json()["id"]}, headers=publisher)
+    assert again.status_code == 409 and again.json()["rule"] == "PRC-10"  # one award
+
+
+async def test_a_challenge_without_field_region_or_closing_day_is_refused_prc_10(market) -> None:
+    for missing in ("field", "region", "closes_on"):
+        response, _ = await _challenge(market, **{missing: None})
+        assert response.status_code == 422 and response.json()["rule"] == "PRC-10", response.text
+
+
+async def test_a_market_wanted_award_entitles_the_responder_prc_10(market, events) -> None:
+    unit, admin = await market.unit()
+    own = await market.ownership.add(unit["id"])
+    body = {"direction": "market_wanted", "title": "成果找市场", "description": "d", "achievement_id": own["id"],
+            "publisher": {"name": unit["name"], "credit_code": "u"}, "field": "新材料", "region": "沈阳", "closes_on": "2099-12-31"}
+    challenge = (await market.client.post("/api/v1/challenges", json=body, headers=admin)).json()
+    responder = {"name": "沈阳新材料科技有限公司", "credit_code": "91210100MA0000002Y"}
+    answer = await market.client.post(f"/api/v1/challenges/{challenge['id']}/responses",
+                                      json={"responder": responder, "proposal": "p"}, headers=market.system.auth("enterprise"))
+    await market.client.post(f"/api/v1/challenges/{challenge['id']}/award", json={"response_id": answer.json()["id"]}, headers=admin)
+    await market.client.post(f"/api/v1/challenges/{challenge['id']}/landing", json={"landed_on": "2032-01-01", "evidence": "e"},
+                             headers=admin)
+    for event_type in ("pricing.challenge.awarded", "pricing.challenge.landed"):
+        data = (await events(event_type, challenge["id"]))[0]["data"]
+        assert data["direction"] == "market_wanted" and data["enterprise"] == responder
+
+
+async def test_a_document_is_attached_with_its_hash_in_the_record_and_the_event_doc_1(market, system, events) -> None:
+    tx, admin = await market.agreement()
+    content = "辽评报字〔2030〕001号 资产评估报告".encode() * 100
+    url = f"{market.T}/{tx['id']}/documents"
+    files = {"file": ("评估报告.pdf", content, "application/pdf")}
+    attached = await market.client.post(url, data={"kind": "appraisal_report"}, files=files, headers=admin)
+    assert attached.status_code == 201, attached.text
+    document = attached.json()
+    digest = hashlib.sha256(content).hexdigest()
+    assert document["sha256"] == digest and document["size"] == len(content) and document["kind"] == "appraisal_report"
+    step = [i for i in await market.record(tx["id"], admin) if i["step"] == "document_attached"][0]
+    assert step["details"]["id"] == document["id"] and step["details"]["sha256"] == digest
+    data = (await events("pricing.document.attached", tx["id"]))[0]["data"]
+    assert data["document_id"] == document["id"] and data["sha256"] == digest and data["kind"] == "appraisal_report"
+    download = await market.client.get(f"{url}/{document['id']}", headers=admin)
+    assert download.status_code == 200 and download.content == content and download.headers["etag"] == f'"{digest}"'
+    assert (await market.client.get(f"{url}/{document['id']}", headers=system.auth("unit_admin", "another-unit"))).status_code == 404
+    unknown_kind = await market.client.post(url, data={"kind": "photo"}, files=files, headers=admin)
+    assert unknown_kind.status_code == 422 and unknown_kind.json()["rule"] == "DOC-1"
+    other_tx, other_admin = await market.agreement()
+    assert (await market.client.get(f"{market.T}/{other_tx['id']}/documents/{document['id']}",
+                                    headers=other_admin)).status_code == 404  # a document of another transaction
