@@ -22,6 +22,8 @@ ROUTES: dict[str, str] = {
     "units": "ownership",
     "achievements": "ownership",
     "empowerments": "ownership",
+    "institutions": "ownership",
+    "technology-managers": "ownership",
     # pricing
     "transactions": "pricing",
     "notices": "pricing",

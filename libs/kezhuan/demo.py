@@ -233,6 +233,14 @@ class Loader:
             neu,
         )
         self.api.post("pool-publication:dut", f"/api/v1/units/{self.s.units['dut']}/pool/publications", {}, dut)
+        park = self.api.post("institution:dut-park", "/api/v1/institutions",
+                             {"kind": "science_park", "name": "大连理工大学国家大学科技园",
+                              "unit_ids": [self.s.units["dut"], self.s.units["lnu"]]}, self.admin)
+        self.api.post("evaluation:dut-park:2025", f"/api/v1/institutions/{park['id']}/evaluations",
+                      {"year": 2025, "rating": "excellent", "evaluated_by": "辽宁省科学技术厅"}, self.admin)
+        self.api.post("technology-manager:dut", "/api/v1/technology-managers",
+                      {"person_id": "dut-tm01", "name": "刘洋", "certificate": {"number": "LNJSJL-2025-0107", "level": "高级"},
+                       "unit_id": self.s.units["dut"]}, dut)
 
     def _transaction(self, key: str, unit: str, achievement: str, **body: Any) -> str:
         payload = {"achievement_id": self.s.achievements[achievement], "kind": "transfer", "method": "agreement", **body}
@@ -387,7 +395,7 @@ class Loader:
         self.api.post(f"case:{stage}:statement", f"{url}/statements", {"heard_on": "2025-06-03", "summary": "当事人陈述决策经过"}, admin)
         if stage == "investigating":
             return
-        meeting = {"body": "党委常委会", "held_on": "2025-06-10", "attendees": ["demo-dut-legal", "dut-party-secretary"]}
+        meeting = {"body": "党委常委会", "held_on": "2025-06-10", "attendees": ["demo-dut-legal", "dut-party-secretary", "dut-president"]}
         conclusion = "meets" if stage in ("awaiting_confirmation", "closed") else "does_not_meet"
         self.api.post(f"case:{stage}:decision", f"{url}/decision",
                       {"meeting": meeting, "conclusion": conclusion, "clauses": ["G5.3"], "reasoning": "已履行公示和评估程序"}, admin)
@@ -407,7 +415,8 @@ class Loader:
         if stage == "escalated":
             return
         self.api.post(f"case:{stage}:determination", f"{url}/department-determination",
-                      {"departments": ["science", "education"], "conclusion": "basically_meets", "reasoning": "省科技厅、教育厅联合认定"},
+                      {"departments": ["science", "education"], "conclusion": "basically_meets", "reasoning": "省科技厅、教育厅联合认定",
+                       "improvements": ["完善成果定价内控流程"], "shortcomings_direct_cause": False},
                       self.api.token("provincial_office", sub="demo-provincial-office"))
 
     def finance(self) -> None:

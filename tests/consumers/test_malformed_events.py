@@ -24,10 +24,10 @@ from evaluation.consumers import on_event
 from evaluation.models import FactRow as EvaluationFact
 from evaluation.models import UnitRow as EvaluationUnit
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
-from exemption.models import PricingRecordStep
+from exemption.models import EmpoweredAchievement, PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
 from finance.models import Income, InstitutionEvaluation, KnownAchievement, LandedChallenge, Receivable
-from ownership.models import ConcludedDeal, StateEquity
+from ownership.models import ConcludedDeal, PricingTransaction, StateEquity
 from pricing.models import UNIT_POLICIES as PRICING_UNIT_POLICIES
 from servicekit.testing import InProcessSystem, eventually, publish_event
 
@@ -38,6 +38,13 @@ def _deal(marker: str) -> dict[str, Any]:
     return {
         "transaction_id": marker, "unit_id": f"unit-{marker}", "achievement_id": f"ach-{marker}", "kind": "transfer",
         "price": "150000.00", "counterparty": COUNTERPARTY, "basis": "notice_clear",
+    }
+
+
+def _opened(marker: str) -> dict[str, Any]:
+    return {
+        "transaction_id": marker, "unit_id": f"unit-{marker}", "achievement_id": f"ach-{marker}", "kind": "license",
+        "method": "agreement", "licence": {"scope": "exclusive", "start_on": None, "end_on": None},
     }
 
 
@@ -91,6 +98,10 @@ def _equity_transfer(marker: str) -> dict[str, Any]:
     }
 
 
+def _empowerment(marker: str) -> dict[str, Any]:
+    return {"empowerment_id": f"emp-{marker}", "achievement_id": marker, "unit_id": f"unit-{marker}", "type": "ownership"}
+
+
 def _landed(marker: str) -> dict[str, Any]:
     return {"challenge_id": marker, "landed_on": "2030-06-01"}
 
@@ -122,6 +133,11 @@ class Row:
 
 ROWS = [
     Row("ownership", "deals", "pricing.deal.concluded", _deal, _with("price", 150000.5), ConcludedDeal.__table__, "transaction_id"),
+    Row("ownership", "deals", "pricing.transaction.opened", _opened, _without("kind"), PricingTransaction.__table__, "transaction_id"),
+    Row(
+        "ownership", "deals", "pricing.record.appended", _record_step, _without("seq"), PricingTransaction.__table__,
+        "transaction_id",
+    ),
     Row(
         "ownership", "horizontal-investments", "finance.horizontal_investment.recorded", _investment,
         _without("technology_valuation"), StateEquity.__table__, "investment_id",
@@ -139,6 +155,10 @@ ROWS = [
     Row(
         "exemption", "pricing-record", "pricing.record.appended", _record_step, _with("at", "yesterday"),
         PricingRecordStep.__table__, "transaction_id",
+    ),
+    Row(
+        "exemption", "empowerments", "ownership.empowerment.granted", _empowerment, _without("type"),
+        EmpoweredAchievement.__table__, "achievement_id",
     ),
     Row("finance", "deal-income", "pricing.deal.concluded", _deal, _without("unit_id"), Income.__table__, "transaction_id"),
     Row(

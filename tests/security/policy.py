@@ -68,6 +68,8 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/achievements"): UNIT_WRITE,
     ("GET", "/api/v1/achievements"): ACHIEVEMENT_READ,
     ("GET", "/api/v1/achievements/{achievement_id}"): ACHIEVEMENT_READ,
+    ("PATCH", "/api/v1/achievements/{achievement_id}"): UNIT_WRITE,
+    ("GET", "/api/v1/achievements/{achievement_id}/rights"): ACHIEVEMENT_READ,
     ("POST", "/api/v1/achievements/{achievement_id}/compliance-records"): UNIT_WRITE,
     ("POST", "/api/v1/achievements/{achievement_id}/separate-management"): UNIT_WRITE,
     ("PUT", "/api/v1/achievements/{achievement_id}/pool-exclusion"): UNIT_WRITE,
@@ -79,14 +81,23 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/empowerments/{empowerment_id}/extension"): UNIT_WRITE,
     ("POST", "/api/v1/empowerments/{empowerment_id}/conversion"): UNIT_WRITE,
     ("POST", "/api/v1/achievements/{achievement_id}/equity-transfers"): UNIT_WRITE,
-    ("POST", "/api/v1/achievements/{achievement_id}/pay-later-licences"): UNIT_WRITE,
+    ("POST", "/api/v1/achievements/{achievement_id}/pay-later-licences"): PUBLIC,  # 410 Gone for everyone (OWN-9)
     ("GET", "/api/v1/units/{unit_id}/pool"): PUBLIC,
     ("POST", "/api/v1/units/{unit_id}/pool/publications"): UNIT_WRITE,
     ("GET", "/api/v1/units/{unit_id}/pool/publications/{number}"): PUBLIC,
+    # A unit_admin registers its own unit's transfer office (the matrix's body names no unit: its own).
+    ("POST", "/api/v1/institutions"): Access(any=("platform_admin", "unit_admin")),
+    ("GET", "/api/v1/institutions"): PUBLIC,
+    ("GET", "/api/v1/institutions/{institution_id}"): PUBLIC,
+    ("POST", "/api/v1/institutions/{institution_id}/evaluations"): ADMIN,
+    # The matrix's body names neither unit nor institution: 422 ORG-2 for both registrars.
+    ("POST", "/api/v1/technology-managers"): Access(any=("platform_admin", "unit_admin")),
+    ("GET", "/api/v1/technology-managers/{technology_manager_id}"): UNIT_READ,  # and the person themself
     # §4 pricing
     ("POST", "/api/v1/transactions"): UNIT_WRITE_ROLE_FIRST,
     ("GET", "/api/v1/transactions/{transaction_id}"): UNIT_READ,
     ("GET", "/api/v1/transactions/{transaction_id}/record"): UNIT_READ,
+    ("GET", "/api/v1/transactions/{transaction_id}/exemption-readiness"): UNIT_WRITE_ROLE_FIRST,  # EXE-13: the unit's unit_admin
     ("POST", "/api/v1/transactions/{transaction_id}/notice"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/listing"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/auction"): TRANSACTION_ACTION,
@@ -115,6 +126,8 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/exemption-cases/{case_id}/assessment"): CASE,
     ("PUT", "/api/v1/exemption-cases/{case_id}/panel"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/evidence"): CASE,
+    ("GET", "/api/v1/exemption-cases/{case_id}/documents/{doc_id}"): CASE,
+    ("POST", "/api/v1/exemption-cases/{case_id}/delivery"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/statements"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/negative-findings"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/decision"): CASE,

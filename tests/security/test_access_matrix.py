@@ -161,6 +161,11 @@ class World:
         await self.post("exemption", "/api/v1/exemption-cases",
                         {"unit_id": unit, "subject": {"person_id": "matrix-subject", "name": "张三", "role": "leader", "leader_rank": "principal"},
                          "matter": {"summary": "成果转让后价值上涨"}, "claimed_clauses": ["G5.3"]}, admin, "case_id")
+        uploaded = await s.clients["exemption"].post(
+            f"/api/v1/exemption-cases/{self.ids['case_id']}/evidence", data={"kind": "document", "title": "会议纪要"},
+            files={"file": ("纪要.pdf", b"%PDF-1.7 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, uploaded.text
+        self.ids["doc_id"] = uploaded.json()["evidence"][-1]["document"]["id"]
         await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
         await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
                         s.auth("platform_company"), "project_id")
@@ -183,6 +188,11 @@ class World:
             "technology_valuation": "50000.00", "enterprise": PARTY, "researcher_share_pct": "90.00",
             "unit_consent": {"by": "校长办公会", "on": "2030-03-01"}}, admin, "investment_id")
         await self.post("ownership", "/api/v1/units/" + unit + "/pool/publications", {}, admin)
+        await self.post("ownership", "/api/v1/institutions", {"kind": "science_park", "name": "科技园", "unit_ids": [unit]},
+                        platform, "institution_id")
+        await self.post("ownership", "/api/v1/technology-managers", {
+            "person_id": "tm-1", "name": "赵六", "certificate": {"number": "C-1", "level": "高级"}, "unit_id": unit},
+            admin, "technology_manager_id")
         self.ids["number"] = "1"
         # A concluded deal (delisting) records an income; an agreed-return transfer opens a receivable.
         await self.post("pricing", f"/api/v1/listings/{self.ids['listing_id']}/delistings", {"party": COUNTERPARTY}, s.auth("enterprise"))

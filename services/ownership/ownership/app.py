@@ -15,7 +15,7 @@ SPEC = ServiceSpec(
     routers=[router],
     consumers=CONSUMERS,
     sweepers=[SweeperSpec(name="patent-changes", run=sweep_overdue_patent_changes, interval=1.0)],
-    description="Units, achievements, empowerment, separate ledger, pay-later licences and pool (OWN-*).",
+    description="Units, achievements and their rights record, empowerment, separate ledger, pool, institutions and technology managers (OWN-*, ORG-*).",
 )
 
 

@@ -28,6 +28,7 @@ class Unit(Versioned, Base):
     notice_days: Mapped[int] = mapped_column(Integer)
     review_request_days: Mapped[int] = mapped_column(Integer)
     patent_change_days: Mapped[int] = mapped_column(Integer)
+    min_meeting_attendees: Mapped[int] = mapped_column(Integer, default=3)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -51,6 +52,10 @@ class Achievement(Versioned, Base):
     classified: Mapped[bool] = mapped_column(Boolean)
     key_core_technology: Mapped[bool] = mapped_column(Boolean)
     ethics_review_required: Mapped[bool] = mapped_column(Boolean)
+    department: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    field: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    rights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The rights record (OWN-16): licences in force, transfers, investments, open and closed transactions."""
     transformed: Mapped[bool] = mapped_column(Boolean, default=False)
     transformed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     separately_managed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -116,21 +121,6 @@ class EquityTransfer(Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PayLaterLicence(Versioned, Base):
-    """A use-first-pay-later licence to an SME (OWN-9)."""
-
-    __tablename__ = "pay_later_licences"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    achievement_id: Mapped[str] = mapped_column(String(64), ForeignKey("achievements.id"), index=True)
-    unit_id: Mapped[str] = mapped_column(String(64), index=True)
-    licensee: Mapped[dict[str, Any]] = mapped_column(JSON)
-    fee: Mapped[Decimal] = mapped_column(ExactDecimal)
-    payment_due_on: Mapped[date] = mapped_column(Date)
-    payment_conditions: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class StateEquity(Base):
     """State equity in the unit's separate ledger (OWN-7, FIN-2); one per investment or deal."""
 
@@ -163,6 +153,86 @@ class ConcludedDeal(Base):
     price: Mapped[Decimal] = mapped_column(ExactDecimal)
     counterparty: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PricingTransaction(Base):
+    """A pricing transaction as ownership learnt it from pricing's events (OWN-16): `open` until it is
+    `concluded`, or `closed` by a withdrawal or an auction without a winner."""
+
+    __tablename__ = "pricing_transactions"
+    __table_args__ = (Index("ix_pricing_transactions_achievement_id_state", "achievement_id", "state"),)
+
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    scope: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    last_step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class Institution(Versioned, Base):
+    """A transfer office, university science park or incubator (ORG-1)."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    unit_ids: Mapped[list[str]] = mapped_column(JSON)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InstitutionUnit(Base):
+    """Which units an institution serves, so `?unit_id=` finds it by index (ORG-1)."""
+
+    __tablename__ = "institution_units"
+
+    institution_id: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class InstitutionEvaluation(Base):
+    """An institution's annual evaluation; one per year (ORG-1)."""
+
+    __tablename__ = "institution_evaluations"
+    __table_args__ = (UniqueConstraint("institution_id", "year", name="uq_institution_evaluations_institution_id_year"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(20))
+    evaluated_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TechnologyManager(Versioned, Base):
+    """A registered technology manager (技术经理人) with certificate and unit or institution (ORG-2)."""
+
+    __tablename__ = "technology_managers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300))
+    certificate: Mapped[dict[str, Any]] = mapped_column(JSON)
+    unit_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("units.id"), nullable=True)
+    institution_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("institutions.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TechnologyManagerDeal(Base):
+    """A concluded deal that names a technology manager (PRC-12), counted for them (ORG-2)."""
+
+    __tablename__ = "technology_manager_deals"
+
+    technology_manager_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    concluded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PoolPublication(Base):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +12,14 @@ from ownership.models import (
     ComplianceRecord,
     ConcludedDeal,
     Empowerment,
+    Institution,
+    InstitutionEvaluation,
+    InstitutionUnit,
     PoolPublication,
+    PricingTransaction,
     StateEquity,
+    TechnologyManager,
+    TechnologyManagerDeal,
     Unit,
 )
 
@@ -29,6 +36,12 @@ async def list_units(session: AsyncSession, *, after: str | None, limit: int) ->
     if after is not None:
         statement = statement.where(Unit.id > after)
     return list((await session.execute(statement)).scalars())
+
+
+async def list_units_by_id(session: AsyncSession, unit_ids: list[str]) -> list[Unit]:
+    if not unit_ids:
+        return []
+    return list((await session.execute(select(Unit).where(Unit.id.in_(unit_ids)))).scalars())
 
 
 async def get_achievement(session: AsyncSession, achievement_id: str, *, for_update: bool = False) -> Achievement | None:
@@ -107,6 +120,37 @@ async def list_empowerments(session: AsyncSession, *, achievement_id: str, after
     return list((await session.execute(statement)).scalars())
 
 
+async def list_achievement_empowerments(session: AsyncSession, achievement_id: str) -> list[Empowerment]:
+    """Every empowerment of an achievement in grant order, refreshed (the rights record reads them under its lock)."""
+    statement = (
+        select(Empowerment)
+        .where(Empowerment.achievement_id == achievement_id)
+        .order_by(Empowerment.created_at, Empowerment.id)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def list_compliance_kinds(session: AsyncSession, achievement_id: str) -> frozenset[str]:
+    statement = select(ComplianceRecord.kind).where(ComplianceRecord.achievement_id == achievement_id).distinct()
+    return frozenset((await session.execute(statement)).scalars())
+
+
+async def list_open_transactions(session: AsyncSession, achievement_id: str) -> list[PricingTransaction]:
+    """The achievement's transactions that pricing has open, in the order they opened (OWN-16)."""
+    statement = (
+        select(PricingTransaction)
+        .where(PricingTransaction.achievement_id == achievement_id, PricingTransaction.state == "open")
+        .order_by(PricingTransaction.opened_on, PricingTransaction.transaction_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_pricing_transaction(session: AsyncSession, transaction_id: str) -> PricingTransaction | None:
+    statement = select(PricingTransaction).where(PricingTransaction.transaction_id == transaction_id).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def list_ownership_empowerments(session: AsyncSession, achievement_id: str) -> list[Empowerment]:
     """Ownership empowerments of an achievement, newest first, locked for the equity transfer (OWN-11)."""
     statement = (
@@ -164,3 +208,46 @@ async def get_publication(session: AsyncSession, unit_id: str, number: int) -> P
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+
+
+async def get_institution(session: AsyncSession, institution_id: str, *, for_update: bool = False) -> Institution | None:
+    statement = select(Institution).where(Institution.id == institution_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_institutions(
+    session: AsyncSession, *, kind: str | None, unit_id: str | None, after: str | None, limit: int
+) -> list[Institution]:
+    statement = select(Institution).order_by(Institution.id).limit(limit + 1)
+    if kind is not None:
+        statement = statement.where(Institution.kind == kind)
+    if unit_id is not None:
+        served = select(InstitutionUnit.institution_id).where(InstitutionUnit.unit_id == unit_id)
+        statement = statement.where(Institution.id.in_(served))
+    if after is not None:
+        statement = statement.where(Institution.id > after)
+    return list((await session.execute(statement)).scalars())
+
+
+async def list_evaluations(session: AsyncSession, institution_ids: list[str]) -> list[InstitutionEvaluation]:
+    if not institution_ids:
+        return []
+    statement = (
+        select(InstitutionEvaluation)
+        .where(InstitutionEvaluation.institution_id.in_(institution_ids))
+        .order_by(InstitutionEvaluation.year, InstitutionEvaluation.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_technology_manager(session: AsyncSession, manager_id: str) -> TechnologyManager | None:
+    return (await session.execute(select(TechnologyManager).where(TechnologyManager.id == manager_id))).scalar_one_or_none()
+
+
+async def count_technology_manager_deals(session: AsyncSession, manager_id: str) -> tuple[int, Decimal]:
+    """ORG-2: how many concluded deals name the manager, and their total amount (summed exactly, in Python)."""
+    prices = select(TechnologyManagerDeal.price).where(TechnologyManagerDeal.technology_manager_id == manager_id)
+    amounts = list((await session.execute(prices)).scalars())
+    return len(amounts), sum(amounts, Decimal("0.00"))

@@ -1,12 +1,13 @@
 """Ownership HTTP routes: parse, call one service function, respond."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, NoReturn
 
 from fastapi import Path
 
 from ownership import service
 from ownership.schemas import (
+    AchievementCorrection,
     AchievementCreate,
     AchievementRead,
     ComplianceRecordCreate,
@@ -16,20 +17,26 @@ from ownership.schemas import (
     EmpowermentRead,
     EquityTransferCreate,
     EquityTransferRead,
+    EvaluationCreate,
+    EvaluationRead,
     ExtensionCreate,
+    InstitutionCreate,
+    InstitutionRead,
     PatentChangeCreate,
-    PayLaterLicenceCreate,
-    PayLaterLicenceRead,
     PoolExclusionCreate,
     PoolItem,
     PoolPublicationRead,
+    RightsRead,
     SeparateLedgerRead,
     SeparateManagementCreate,
+    TechnologyManagerCreate,
+    TechnologyManagerRead,
     UnitCreate,
     UnitPolicyInput,
     UnitRead,
 )
 from servicekit.pagination import Cursor, Limit, Page
+from servicekit.problems import PROBLEM_RESPONSES
 from servicekit.web import Ctx, PublicCtx, service_router
 
 router = service_router(prefix="/api/v1", tags=["ownership"])
@@ -256,12 +263,100 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
 
 @router.post(
     "/achievements/{achievement_id}/pay-later-licences",
-    status_code=201,
-    response_model=PayLaterLicenceRead,
-    summary="License use-first-pay-later to an SME (OWN-9, OWN-12–15)",
+    status_code=410,
+    response_model=None,
+    summary="Gone: pay-later licences are licence transactions in pricing (OWN-9, POST /api/v1/transactions)",
+    responses={410: {
+        "description": "Gone (OWN-9): open a licence transaction with payment.mode pay_later",
+        "content": PROBLEM_RESPONSES[422]["content"],
+    }},
 )
-async def grant_pay_later_licence(achievement_id: str, body: PayLaterLicenceCreate, ctx: Ctx) -> PayLaterLicenceRead:
-    """License use-first-pay-later to an SME (OWN-9, OWN-12–15)."""
-    return await service.grant_pay_later_licence(
-        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body, now=ctx.now
+async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> NoReturn:
+    """Gone (OWN-9): a pay-later licence is a licence transaction in pricing, `POST /api/v1/transactions`."""
+    service.refuse_pay_later_licence()
+
+
+@router.patch(
+    "/achievements/{achievement_id}",
+    response_model=AchievementRead,
+    summary="Correct flags, IP rights, completers, department or field with a reason (unit_admin, OWN-17)",
+)
+async def correct_achievement(achievement_id: str, body: AchievementCorrection, ctx: Ctx) -> AchievementRead:
+    """Correct flags, IP rights, completers, department or field with a reason (unit_admin, OWN-17)."""
+    return await service.correct_achievement(
+        ctx.session, actor=ctx.user, achievement_id=achievement_id, data=body,
+        expected_version=ctx.expected_version, now=ctx.now,
     )
+
+
+@router.get(
+    "/achievements/{achievement_id}/rights",
+    response_model=RightsRead,
+    summary="Who holds what of the achievement: the rights record (OWN-16, PRC-11)",
+)
+async def get_rights(achievement_id: str, ctx: Ctx) -> RightsRead:
+    """Who holds what of the achievement: the rights record (OWN-16, PRC-11)."""
+    return await service.get_rights(ctx.session, actor=ctx.user, achievement_id=achievement_id, now=ctx.now)
+
+
+@router.post(
+    "/institutions",
+    status_code=201,
+    response_model=InstitutionRead,
+    summary="Register a transfer office, science park or incubator (platform_admin; unit_admin: its transfer office; ORG-1)",
+)
+async def register_institution(body: InstitutionCreate, ctx: Ctx) -> InstitutionRead:
+    """Register a transfer office, science park or incubator (ORG-1)."""
+    return await service.register_institution(ctx.session, actor=ctx.user, data=body, now=ctx.now)
+
+
+@router.get("/institutions", response_model=Page[InstitutionRead], summary="Institutions by kind and unit (public, ORG-1)")
+async def list_institutions(
+    ctx: PublicCtx,
+    kind: Literal["transfer_office", "science_park", "incubator"] | None = None,
+    unit_id: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[InstitutionRead]:
+    """Institutions by kind and unit (public, ORG-1)."""
+    return await service.list_institutions(ctx.session, kind=kind, unit_id=unit_id, limit=limit, cursor=cursor)
+
+
+@router.get("/institutions/{institution_id}", response_model=InstitutionRead, summary="One institution (public, ORG-1)")
+async def get_institution(institution_id: str, ctx: PublicCtx) -> InstitutionRead:
+    """One institution with its evaluations (public, ORG-1)."""
+    return await service.get_institution(ctx.session, institution_id=institution_id)
+
+
+@router.post(
+    "/institutions/{institution_id}/evaluations",
+    status_code=201,
+    response_model=EvaluationRead,
+    summary="Record the institution's annual evaluation, one per year (platform_admin, ORG-1)",
+)
+async def evaluate_institution(institution_id: str, body: EvaluationCreate, ctx: Ctx) -> EvaluationRead:
+    """Record the institution's annual evaluation, one per year (platform_admin, ORG-1)."""
+    return await service.evaluate_institution(
+        ctx.session, actor=ctx.user, institution_id=institution_id, data=body, now=ctx.now
+    )
+
+
+@router.post(
+    "/technology-managers",
+    status_code=201,
+    response_model=TechnologyManagerRead,
+    summary="Register a technology manager (platform_admin, or unit_admin for its unit; ORG-2)",
+)
+async def register_technology_manager(body: TechnologyManagerCreate, ctx: Ctx) -> TechnologyManagerRead:
+    """Register a technology manager (platform_admin, or unit_admin for its unit; ORG-2)."""
+    return await service.register_technology_manager(ctx.session, actor=ctx.user, data=body, now=ctx.now)
+
+
+@router.get(
+    "/technology-managers/{technology_manager_id}",
+    response_model=TechnologyManagerRead,
+    summary="A technology manager with the deals naming them (ORG-2, PRC-12)",
+)
+async def get_technology_manager(technology_manager_id: str, ctx: Ctx) -> TechnologyManagerRead:
+    """A technology manager with the count and amount of the deals naming them (ORG-2, PRC-12)."""
+    return await service.get_technology_manager(ctx.session, actor=ctx.user, manager_id=technology_manager_id)

@@ -14,6 +14,7 @@ class UnitPolicyInput(Strict):
     notice_days: int | None = Field(default=None, ge=1, le=365)
     review_request_days: int | None = Field(default=None, ge=1, le=365)
     patent_change_days: int | None = Field(default=None, ge=1, le=365)
+    min_meeting_attendees: int | None = Field(default=None, le=1000, description="at least 2 (EXE-5); default 3")
 
 
 class UnitCreate(Strict):
@@ -96,6 +97,20 @@ class AchievementCreate(Strict):
     completers: list[Completer] = Field(min_length=1, max_length=200)
     security: Security = Field(default_factory=Security)
     ethics_review_required: bool = False
+    department: Text300 | None = Field(default=None, description="the unit's internal department (院系), EVA-1")
+    field: Text300 | None = Field(default=None, description="the industry field, EVA-1 and search")
+
+
+class AchievementCorrection(Strict):
+    """OWN-17: any of the correctable facts, with the reason for the correction (required)."""
+
+    security: Security | None = None
+    ethics_review_required: bool | None = None
+    ip_rights: list[IpRight] | None = Field(default=None, max_length=100)
+    completers: list[Completer] | None = Field(default=None, min_length=1, max_length=200)
+    department: Text300 | None = None
+    field: Text300 | None = None
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class ComplianceRecordCreate(Strict):
@@ -126,6 +141,8 @@ class AchievementRead(BaseModel):
     completers: list[Completer]
     security: Security
     ethics_review_required: bool
+    department: str | None
+    field: str | None
     compliance_records: list[ComplianceRecordRead]
     separate_management_decision: Decision | None
     created_at: datetime
@@ -217,32 +234,6 @@ class EquityTransferRead(BaseModel):
     version: int
 
 
-class Licensee(Strict):
-    name: Text300
-    credit_code: Text300
-    size: Literal["micro", "small", "medium", "large"]
-    overseas: bool = False
-
-
-class PayLaterLicenceCreate(Strict):
-    licensee: Licensee
-    fee: Money | None = None
-    payment_due_on: date | None = None
-    payment_conditions: str | None = Field(default=None, max_length=4000)
-
-
-class PayLaterLicenceRead(BaseModel):
-    id: str
-    achievement_id: str
-    unit_id: str
-    licensee: Licensee
-    fee: Money
-    payment_due_on: date
-    payment_conditions: str
-    created_at: datetime
-    version: int
-
-
 class PoolItem(BaseModel):
     achievement_id: str
     title: str
@@ -278,3 +269,114 @@ class SeparateLedgerRead(BaseModel):
     unit_id: str
     items: list[LedgerItem]
     next_cursor: str | None = Field(default=None, description="always null: the whole ledger is one page (API.md §2)")
+
+
+# --- rights record (OWN-16) -------------------------------------------------------------------
+
+
+class UsageRightRead(BaseModel):
+    empowerment_id: str
+    start_on: date | None
+    end_on: date | None
+
+
+class LicenceRead(BaseModel):
+    transaction_id: str
+    licensee: dict[str, Any]
+    scope: Literal["exclusive", "sole", "ordinary"]
+    start_on: date | None
+    end_on: date | None
+    pay_later: bool
+    price: Money
+
+
+class DisposalRead(BaseModel):
+    """A concluded transfer or investment (or a horizontal-fund technology stake, `source`)."""
+
+    transaction_id: str
+    counterparty: dict[str, Any]
+    price: Money
+    concluded_at: datetime
+    source: Literal["deal", "horizontal_investment"]
+
+
+class RightsRead(BaseModel):
+    """Who holds what of one achievement (OWN-16), as pricing checks it (PRC-11)."""
+
+    achievement_id: str
+    unit_id: str
+    status: Literal["held", "partly_disposed", "disposed"]
+    unit_share: Percent
+    team_share: Percent
+    usage_rights: list[UsageRightRead]
+    licences: list[LicenceRead]
+    transfers: list[DisposalRead]
+    investments: list[DisposalRead]
+    open_transaction_ids: list[str]
+    version: int
+
+
+# --- institutions and technology managers (ORG-1, ORG-2) ------------------------------------
+
+
+class InstitutionCreate(Strict):
+    kind: Literal["transfer_office", "science_park", "incubator"]
+    name: Text300
+    unit_ids: list[Text300] = Field(default_factory=list, max_length=50)
+    level: Literal["national", "provincial", "municipal", "other"] | None = None
+
+
+class EvaluationCreate(Strict):
+    year: int = Field(ge=1949, le=9999)
+    rating: Literal["excellent", "good", "pass", "fail"]
+    evaluated_by: Text300
+
+
+class EvaluationRead(BaseModel):
+    id: str
+    institution_id: str
+    year: int
+    rating: str
+    evaluated_by: str
+    created_at: datetime
+
+
+class InstitutionRead(BaseModel):
+    id: str
+    kind: str
+    name: str
+    unit_ids: list[str]
+    level: str | None
+    evaluations: list[EvaluationRead]
+    created_at: datetime
+    version: int
+
+
+class Certificate(Strict):
+    number: Text300
+    level: Text300
+
+
+class TechnologyManagerCreate(Strict):
+    person_id: Text300
+    name: Text300
+    certificate: Certificate
+    unit_id: Text300 | None = None
+    institution_id: Text300 | None = None
+
+
+class DealCount(BaseModel):
+    count: int
+    amount: Money
+
+
+class TechnologyManagerRead(BaseModel):
+    id: str
+    person_id: str
+    name: str
+    certificate: Certificate
+    unit_id: str | None
+    institution_id: str | None
+    deals: DealCount
+    created_at: datetime
+    version: int

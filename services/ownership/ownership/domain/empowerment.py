@@ -1,5 +1,5 @@
-"""Empowerment rules (M (一)): OWN-1 shares, OWN-2 term, OWN-3 extension, OWN-4 conversion,
-OWN-5 decision, OWN-6 patent-change follow-up."""
+"""Empowerment rules (M (一)): OWN-1 shares, OWN-2 term, OWN-4 conversion,
+OWN-5 decision, OWN-6 patent-change follow-up (OWN-3, the extension, is the aggregate's: domain/achievement.py)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -36,11 +36,14 @@ def check_decision(rule: str, body: str | None, on: date | None, reference: str 
 
 
 def check_shares(team_share: Decimal | None, unit_share: Decimal | None) -> None:
-    """OWN-1: unit share + team share = 100.00 and team share > 0; neither negative."""
+    """OWN-1: unit and team become co-owners: unit share + team share = 100.00, both above 0. The unit's
+    whole share passes to the team only by an equity transfer (OWN-11, M (六))."""
     if team_share is None or unit_share is None:
         raise PolicyViolation("OWN-1", "an ownership empowerment needs team_share and unit_share")
-    if team_share <= 0 or unit_share < 0:
-        raise PolicyViolation("OWN-1", "team_share must be above 0 and unit_share not negative")
+    if team_share <= 0 or unit_share <= 0:
+        raise PolicyViolation(
+            "OWN-1", "unit and team are co-owners: both shares must be above 0 (100% to the team only by equity transfer, OWN-11)"
+        )
     if team_share + unit_share != HUNDRED:
         raise PolicyViolation("OWN-1", f"team_share + unit_share must be 100.00, not {team_share + unit_share}")
 
@@ -53,14 +56,6 @@ def check_usage_right_term(start_on: date | None, end_on: date | None) -> None:
         raise PolicyViolation("OWN-2", "a usage right starting then cannot run 10 years within the calendar")
     if end_on < add_years(start_on, MIN_USAGE_RIGHT_YEARS):
         raise PolicyViolation("OWN-2", "a usage right must run at least 10 years")
-
-
-def check_extension(empowerment_type: str, current_end_on: date | None, new_end_on: date) -> None:
-    """OWN-3: only a usage right is extended, during or after its term, to an end later than the current one."""
-    if empowerment_type != EmpowermentType.USAGE_RIGHT or current_end_on is None:
-        raise PolicyViolation("OWN-3", "only a usage right can be extended")
-    if new_end_on <= current_end_on:
-        raise PolicyViolation("OWN-3", f"the new end must be later than the current end {current_end_on}")
 
 
 def check_conversion(

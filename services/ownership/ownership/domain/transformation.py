@@ -1,4 +1,6 @@
-"""Separate management (OWN-7), unit autonomy (OWN-8), pay-later licences (OWN-9), equity transfer (OWN-11).
+"""Separate management (OWN-7), unit autonomy (OWN-8), equity transfer (OWN-11).
+
+Pay-later licences (OWN-9) are licence transactions in pricing; their deal is recorded by the aggregate.
 
 OWN-8 (M (二)): the unit decides transfer, licence and investment on its own — no supervising or
 finance department approves or files them. The platform therefore has NO approval gate anywhere:
@@ -11,8 +13,6 @@ from enum import StrEnum
 
 from servicekit.errors import InvalidState, PolicyViolation
 
-SME_SIZES = ("micro", "small", "medium")  # OWN-9, M (五) 中小微企业
-
 
 class TransferMode(StrEnum):
     RESOURCE_FEE = "resource_fee"
@@ -23,14 +23,6 @@ def check_not_separately_managed(separately_managed: bool) -> None:
     """OWN-7: an achievement enters the separate ledger once."""
     if separately_managed:
         raise InvalidState("the achievement is already separately managed", rule="OWN-7")
-
-
-def check_pay_later_licence(size: str, fee: Decimal | None, payment_due_on: object, payment_conditions: str | None) -> None:
-    """OWN-9: pay-later licences go to micro, small and medium enterprises; fee, payment time and conditions are recorded."""
-    if size not in SME_SIZES:
-        raise PolicyViolation("OWN-9", f"use-first-pay-later licences go only to micro, small and medium enterprises, not {size!r}")
-    if fee is None or fee <= 0 or payment_due_on is None or payment_conditions is None or not payment_conditions.strip():
-        raise PolicyViolation("OWN-9", "the licence must record fee (above 0), payment_due_on and payment_conditions")
 
 
 def check_equity_transfer(

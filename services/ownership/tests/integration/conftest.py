@@ -9,7 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from servicekit.testing import InProcessSystem
+from servicekit.testing import InProcessSystem, eventually, publish_event
 
 DECISION = {"body": "校长办公会", "date": "2030-01-10", "reference": "大工办〔2030〕3号"}
 
@@ -65,6 +65,21 @@ class Unit:
             json={"type": "usage_right", "start_on": start_on.isoformat(), "end_on": end_on.isoformat(), "decision": DECISION, **body},
             headers=self.admin,
         )
+
+    async def conclude(self, nats_url: str, achievement_id: str, kind: str = "license", **extra: Any) -> dict[str, Any]:
+        """Announce a concluded deal as pricing would, and wait until ownership has recorded it."""
+        data = {
+            "transaction_id": uuid.uuid4().hex, "unit_id": self.id, "achievement_id": achievement_id, "kind": kind,
+            "price": "50000.00", "counterparty": {"name": "沈阳某科技", "credit_code": "91210100X"},
+            "basis": "notice_clear", **extra,
+        }
+        await publish_event(nats_url, "pricing.deal.concluded", data["transaction_id"], data)
+
+        async def transformed() -> dict[str, Any] | None:
+            read = (await self.client.get(f"/api/v1/achievements/{achievement_id}", headers=self.admin)).json()
+            return read if read["transformed"] else None
+
+        return await eventually(transformed)
 
     async def separately_manage(self, achievement_id: str) -> Any:
         return await self.client.post(

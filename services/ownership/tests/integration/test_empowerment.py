@@ -140,7 +140,7 @@ async def test_own_3_extension_to_a_later_end_during_or_after_the_term(system: I
     same = await unit.client.post(url, json={"new_end_on": "2040-03-01", "decision": unit.decision}, headers=unit.admin)
     assert same.status_code == 422 and same.json()["rule"] == "OWN-3"
     no_decision = await unit.client.post(url, json={"new_end_on": "2045-03-01"}, headers=unit.admin)
-    assert no_decision.status_code == 422 and no_decision.json()["rule"] == "OWN-3"
+    assert no_decision.status_code == 422 and no_decision.json()["rule"] == "OWN-5"
     extended = await unit.client.post(url, json={"new_end_on": "2040-03-02", "decision": unit.decision}, headers=unit.admin)
     assert extended.status_code == 200 and extended.json()["end_on"] == "2040-03-02"
     [event] = await outbox("ownership.usage_right.extended", e["id"])
@@ -159,7 +159,7 @@ async def test_own_3_an_ownership_empowerment_cannot_be_extended(system: InProce
     response = await unit.client.post(
         f"/api/v1/empowerments/{e['id']}/extension", json={"new_end_on": "2060-01-01", "decision": unit.decision}, headers=unit.admin
     )
-    assert response.status_code == 422 and response.json()["rule"] == "OWN-3"
+    assert response.status_code == 409 and response.json()["rule"] == "OWN-3"
 
 
 def consents() -> dict:

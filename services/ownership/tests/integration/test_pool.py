@@ -47,18 +47,14 @@ async def test_own_10_exclusion_needs_a_reason_and_delete_restores(system: InPro
     assert a["id"] in await pool_ids(unit)
 
 
-async def test_own_10_transformed_achievement_leaves_the_pool(system: InProcessSystem, unit) -> None:
+async def test_own_10_transformed_achievement_leaves_the_pool(system: InProcessSystem, unit, nats_url) -> None:
     a = await unit.achievement(granted_on="2019-01-01")
     assert a["id"] in await pool_ids(unit)
-    await unit.client.post(
-        f"/api/v1/achievements/{a['id']}/pay-later-licences",
-        json={"licensee": {"name": "x", "credit_code": "y", "size": "micro"}, "fee": "1000.00", "payment_due_on": "2031-01-01", "payment_conditions": "投产后"},
-        headers=unit.admin,
-    )
+    await unit.conclude(nats_url, a["id"], payment={"mode": "pay_later", "due_on": "2031-01-01", "conditions": "投产后"})
     assert a["id"] not in await pool_ids(unit)
 
 
-async def test_own_10_publications_are_numbered_per_unit_and_never_change(system: InProcessSystem, unit, other_unit, outbox) -> None:
+async def test_own_10_publications_are_numbered_per_unit_and_never_change(system: InProcessSystem, unit, other_unit, outbox, nats_url) -> None:
     first, second = await unit.achievement(granted_on="2019-01-01"), await unit.achievement(granted_on="2018-01-01")
     url = f"/api/v1/units/{unit.id}/pool/publications"
     published = await unit.client.post(url, headers=unit.admin)
@@ -68,11 +64,7 @@ async def test_own_10_publications_are_numbered_per_unit_and_never_change(system
     [event] = [e for e in await outbox("ownership.pool.published") if e["data"]["unit_id"] == unit.id]
     assert event["data"]["number"] == 1 and event["data"]["item_count"] == 2
     # Change the pool: one member transformed, the other excluded.
-    await unit.client.post(
-        f"/api/v1/achievements/{first['id']}/pay-later-licences",
-        json={"licensee": {"name": "x", "credit_code": "y", "size": "small"}, "fee": "1000.00", "payment_due_on": "2031-01-01", "payment_conditions": "c"},
-        headers=unit.admin,
-    )
+    await unit.conclude(nats_url, first["id"], kind="transfer")
     await unit.client.put(f"/api/v1/achievements/{second['id']}/pool-exclusion", json={"reason": "涉及在研项目"}, headers=unit.admin)
     assert (await unit.client.get(f"{url}/1")).json() == one  # public, and exactly as published
     two = (await unit.client.post(url, headers=unit.admin)).json()

@@ -1,17 +1,10 @@
-"""Separate management and ledger (OWN-7, OWN-8), pay-later licences (OWN-9), equity transfer (OWN-11),
+"""Separate management and ledger (OWN-7, OWN-8), equity transfer (OWN-11),
 and the consumed events (pricing.deal.concluded, finance.horizontal_investment.recorded)."""
 from __future__ import annotations
 
 import uuid
 
 from servicekit.testing import InProcessSystem, eventually, publish_event
-
-LICENCE = {
-    "licensee": {"name": "鞍山某新材料有限公司", "credit_code": "91210300MA0002", "size": "medium"},
-    "fee": "120000.00",
-    "payment_due_on": "2032-06-30",
-    "payment_conditions": "首批产品销售后支付",
-}
 
 
 async def test_own_7_separate_management_on_the_units_decision_enters_the_ledger(system: InProcessSystem, unit, outbox) -> None:
@@ -131,34 +124,6 @@ async def test_unknown_achievement_in_a_deal_does_not_block_the_consumer(system:
         return (await unit.client.get(f"/api/v1/achievements/{a['id']}", headers=unit.admin)).json()["transformed"]
 
     await eventually(transformed, timeout=5)
-
-
-async def test_own_9_pay_later_licence_to_an_sme_records_terms_and_transforms(system: InProcessSystem, unit, outbox) -> None:
-    a = await unit.achievement()
-    response = await unit.client.post(f"/api/v1/achievements/{a['id']}/pay-later-licences", json=LICENCE, headers=unit.admin)
-    assert response.status_code == 201, response.text
-    body = response.json()
-    assert body["fee"] == "120000.00" and body["payment_due_on"] == "2032-06-30"
-    assert body["payment_conditions"] == "首批产品销售后支付"
-    read = (await unit.client.get(f"/api/v1/achievements/{a['id']}", headers=unit.admin)).json()
-    assert read["transformed"] is True
-    [event] = await outbox("ownership.licence.granted", body["id"])
-    assert event["data"]["fee"] == "120000.00" and event["data"]["payment_due_on"] == "2032-06-30"
-    assert event["data"]["licensee"]["size"] == "medium" and event["data"]["unit_id"] == unit.id
-
-
-async def test_own_9_large_enterprise_and_missing_terms_are_refused(system: InProcessSystem, unit) -> None:
-    a = await unit.achievement()
-    url = f"/api/v1/achievements/{a['id']}/pay-later-licences"
-    large = await unit.client.post(url, json={**LICENCE, "licensee": {**LICENCE["licensee"], "size": "large"}}, headers=unit.admin)
-    assert large.status_code == 422 and large.json()["rule"] == "OWN-9"
-    for field in ("fee", "payment_due_on", "payment_conditions"):
-        response = await unit.client.post(url, json={k: v for k, v in LICENCE.items() if k != field}, headers=unit.admin)
-        assert response.status_code == 422 and response.json()["rule"] == "OWN-9", field
-    for size in ("micro", "small"):
-        response = await unit.client.post(url, json={**LICENCE, "licensee": {**LICENCE["licensee"], "size": size}}, headers=unit.admin)
-        assert response.status_code == 201
-    assert (await unit.client.get(f"/api/v1/achievements/{a['id']}", headers=unit.admin)).json()["version"] == 2
 
 
 async def empowered_and_separate(unit) -> dict:
