@@ -311,6 +311,18 @@ class ConclusionIssued(EventPayload):
     conclusion: str
 
 
+class CaseDocumentAttached(EventPayload):
+    """DOC-1: an evidence file attached to a case; the hash proves the file unchanged (no title: the case is confidential)."""
+
+    case_id: str
+    unit_id: str
+    evidence_id: str
+    document_id: str
+    sha256: str
+    size: int
+    media_type: str | None = None
+
+
 class ConclusionDelivered(EventPayload):
     """EXE-8: the conclusion's delivery to a subject; the review window runs from it."""
 
@@ -507,6 +519,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     "exemption.case.opened": CaseOpened,
     "exemption.conclusion.issued": ConclusionIssued,
     "exemption.conclusion.delivered": ConclusionDelivered,
+    "exemption.case.document_attached": CaseDocumentAttached,
     "exemption.review.requested": ReviewRequested,
     "exemption.review.decided": ReviewDecided,
     "exemption.case.escalated": CaseEscalated,

@@ -395,7 +395,7 @@ class Loader:
         self.api.post(f"case:{stage}:statement", f"{url}/statements", {"heard_on": "2025-06-03", "summary": "当事人陈述决策经过"}, admin)
         if stage == "investigating":
             return
-        meeting = {"body": "党委常委会", "held_on": "2025-06-10", "attendees": ["demo-dut-legal", "dut-party-secretary"]}
+        meeting = {"body": "党委常委会", "held_on": "2025-06-10", "attendees": ["demo-dut-legal", "dut-party-secretary", "dut-president"]}
         conclusion = "meets" if stage in ("awaiting_confirmation", "closed") else "does_not_meet"
         self.api.post(f"case:{stage}:decision", f"{url}/decision",
                       {"meeting": meeting, "conclusion": conclusion, "clauses": ["G5.3"], "reasoning": "已履行公示和评估程序"}, admin)
@@ -415,7 +415,8 @@ class Loader:
         if stage == "escalated":
             return
         self.api.post(f"case:{stage}:determination", f"{url}/department-determination",
-                      {"departments": ["science", "education"], "conclusion": "basically_meets", "reasoning": "省科技厅、教育厅联合认定"},
+                      {"departments": ["science", "education"], "conclusion": "basically_meets", "reasoning": "省科技厅、教育厅联合认定",
+                       "improvements": ["完善成果定价内控流程"], "shortcomings_direct_cause": False},
                       self.api.token("provincial_office", sub="demo-provincial-office"))
 
     def finance(self) -> None:

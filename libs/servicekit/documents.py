@@ -199,9 +199,11 @@ async def receive_upload(request: Request, *, fields: Iterable[str] = ()) -> Asy
 
 async def store_document(
     session: AsyncSession, tables: DocumentTables, upload: Upload, *, owner_kind: str, owner_id: str,
-    kind: str | None, created_by: str, now: datetime,
+    kind: str | None, created_by: str, now: datetime, document_id: str | None = None,
 ) -> StoredDocument:
-    """Attach the upload to a record in the caller's transaction; the bytes are stored once per SHA-256."""
+    """Attach the upload to a record in the caller's transaction; the bytes are stored once per SHA-256.
+
+    `document_id` lets the caller cite the id in its record before storing (a new id otherwise)."""
     exists = (
         await session.execute(select(tables.contents.c.seq).where(tables.contents.c.sha256 == upload.sha256).limit(1))
     ).first()
@@ -217,7 +219,7 @@ async def store_document(
             )
             seq += 1
     stored = StoredDocument(
-        id=new_id(), owner_kind=owner_kind, owner_id=owner_id, sha256=upload.sha256, size=upload.size,
+        id=document_id or new_id(), owner_kind=owner_kind, owner_id=owner_id, sha256=upload.sha256, size=upload.size,
         media_type=upload.media_type, filename=upload.filename, kind=kind, created_at=now, created_by=created_by,
     )
     await session.execute(tables.documents.insert().values(**stored.__dict__))

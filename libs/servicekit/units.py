@@ -14,8 +14,9 @@ from servicekit.consumers import ConsumerSpec, Handles
 if TYPE_CHECKING:
     from servicekit.app import Runtime
 
-def install_unit_policy_table(metadata: MetaData) -> Table:
-    """`unit_policies`: the unit's periods as last announced by ownership."""
+def install_unit_policy_table(metadata: MetaData, *, extra_fields: tuple[str, ...] = ()) -> Table:
+    """`unit_policies`: the unit's policy as last announced by ownership (plus `extra_fields` of UnitPolicy)."""
+    defaults = UnitPolicy()
     return Table(
         "unit_policies",
         metadata,
@@ -24,20 +25,21 @@ def install_unit_policy_table(metadata: MetaData) -> Table:
         Column("notice_days", Integer, nullable=False),
         Column("review_request_days", Integer, nullable=False),
         Column("patent_change_days", Integer, nullable=False),
+        *(Column(name, Integer, nullable=False, server_default=str(getattr(defaults, name))) for name in extra_fields),
         Column("version", Integer, nullable=False),
     )
+
+
+def _policy_fields(table: Table) -> list[str]:
+    return [name for name in UnitPolicy.model_fields if name in table.c]
 
 
 async def apply_unit_event(
     session: AsyncSession, table: Table, unit: UnitRegistered | UnitPolicyChanged
 ) -> None:
     """Upsert a unit's policy; an older version arriving late never overwrites a newer one."""
-    values: dict[str, Any] = {
-        "notice_days": unit.policy.notice_days,
-        "review_request_days": unit.policy.review_request_days,
-        "patent_change_days": unit.policy.patent_change_days,
-        "version": unit.version,
-    }
+    values: dict[str, Any] = {name: getattr(unit.policy, name) for name in _policy_fields(table)}
+    values["version"] = unit.version
     if isinstance(unit, UnitRegistered):
         values["name"] = unit.name
     current = (
@@ -72,11 +74,7 @@ async def get_unit_policy(runtime: "Runtime", table: Table, unit_id: str) -> Uni
     async with runtime.read_sessions() as reads:
         row = (await reads.execute(select(table).where(table.c.unit_id == unit_id))).first()
     if row is not None:
-        return UnitPolicy(
-            notice_days=row.notice_days,
-            review_request_days=row.review_request_days,
-            patent_change_days=row.patent_change_days,
-        )
+        return UnitPolicy(**{name: getattr(row, name) for name in _policy_fields(table)})
     unit = await runtime.lookup("ownership", f"/api/v1/units/{unit_id}")
     if unit is None:
         return None

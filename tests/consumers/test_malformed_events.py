@@ -24,7 +24,7 @@ from evaluation.consumers import on_event
 from evaluation.models import FactRow as EvaluationFact
 from evaluation.models import UnitRow as EvaluationUnit
 from exemption.models import UNIT_POLICIES as EXEMPTION_UNIT_POLICIES
-from exemption.models import PricingRecordStep
+from exemption.models import EmpoweredAchievement, PricingRecordStep
 from finance.models import UNIT_POLICIES as FINANCE_UNIT_POLICIES
 from finance.models import Income, InstitutionEvaluation, KnownAchievement, LandedChallenge, Receivable
 from ownership.models import ConcludedDeal, PricingTransaction, StateEquity
@@ -98,6 +98,10 @@ def _equity_transfer(marker: str) -> dict[str, Any]:
     }
 
 
+def _empowerment(marker: str) -> dict[str, Any]:
+    return {"empowerment_id": f"emp-{marker}", "achievement_id": marker, "unit_id": f"unit-{marker}", "type": "ownership"}
+
+
 def _landed(marker: str) -> dict[str, Any]:
     return {"challenge_id": marker, "landed_on": "2030-06-01"}
 
@@ -151,6 +155,10 @@ ROWS = [
     Row(
         "exemption", "pricing-record", "pricing.record.appended", _record_step, _with("at", "yesterday"),
         PricingRecordStep.__table__, "transaction_id",
+    ),
+    Row(
+        "exemption", "empowerments", "ownership.empowerment.granted", _empowerment, _without("type"),
+        EmpoweredAchievement.__table__, "achievement_id",
     ),
     Row("finance", "deal-income", "pricing.deal.concluded", _deal, _without("unit_id"), Income.__table__, "transaction_id"),
     Row(

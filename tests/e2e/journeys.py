@@ -190,11 +190,12 @@ class Case:
 
     async def decide(self) -> dict[str, Any]:
         body = {
-            "meeting": {"body": "校长办公会", "held_on": self.journey.now.date().isoformat(), "attendees": ["attendee-1", "attendee-2"]},
+            "meeting": {"body": "校长办公会", "held_on": self.journey.now.date().isoformat(), "attendees": ["attendee-1", "attendee-2", "attendee-3"]},
             "conclusion": "basically_meets",
             "clauses": ["G5.3"],
             "reasoning": "协议定价经公示无异议，程序合规",
             "improvements": ["完善定价内控流程"],
+            "shortcomings_direct_cause": False,
         }
         return ok(await self.http.post(f"{self.url}/decision", json=body, headers=self.admin), 200)
 

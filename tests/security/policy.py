@@ -97,6 +97,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/transactions"): UNIT_WRITE_ROLE_FIRST,
     ("GET", "/api/v1/transactions/{transaction_id}"): UNIT_READ,
     ("GET", "/api/v1/transactions/{transaction_id}/record"): UNIT_READ,
+    ("GET", "/api/v1/transactions/{transaction_id}/exemption-readiness"): UNIT_WRITE_ROLE_FIRST,  # EXE-13: the unit's unit_admin
     ("POST", "/api/v1/transactions/{transaction_id}/notice"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/listing"): TRANSACTION_ACTION,
     ("POST", "/api/v1/transactions/{transaction_id}/auction"): TRANSACTION_ACTION,
@@ -125,6 +126,8 @@ POLICY: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/exemption-cases/{case_id}/assessment"): CASE,
     ("PUT", "/api/v1/exemption-cases/{case_id}/panel"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/evidence"): CASE,
+    ("GET", "/api/v1/exemption-cases/{case_id}/documents/{doc_id}"): CASE,
+    ("POST", "/api/v1/exemption-cases/{case_id}/delivery"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/statements"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/negative-findings"): CASE,
     ("POST", "/api/v1/exemption-cases/{case_id}/decision"): CASE,

@@ -161,6 +161,11 @@ class World:
         await self.post("exemption", "/api/v1/exemption-cases",
                         {"unit_id": unit, "subject": {"person_id": "matrix-subject", "name": "张三", "role": "leader", "leader_rank": "principal"},
                          "matter": {"summary": "成果转让后价值上涨"}, "claimed_clauses": ["G5.3"]}, admin, "case_id")
+        uploaded = await s.clients["exemption"].post(
+            f"/api/v1/exemption-cases/{self.ids['case_id']}/evidence", data={"kind": "document", "title": "会议纪要"},
+            files={"file": ("纪要.pdf", b"%PDF-1.7 matrix", "application/pdf")}, headers=admin)
+        assert uploaded.status_code == 201, uploaded.text
+        self.ids["doc_id"] = uploaded.json()["evidence"][-1]["document"]["id"]
         await self.post("finance", "/api/v1/funds", {"name": "科转基金", "contribution": "10000000.00"}, platform, "fund_id")
         await self.post("finance", "/api/v1/invest-first-projects", {"fund_id": self.ids["fund_id"], "enterprise": PARTY},
                         s.auth("platform_company"), "project_id")

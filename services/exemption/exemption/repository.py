@@ -28,12 +28,12 @@ async def list_cases_past_review_window(session: AsyncSession, *, until: datetim
     return list((await session.execute(statement)).scalars())
 
 
-async def list_record_steps(session: AsyncSession, transaction_id: str, unit_id: str) -> list[PricingRecordStep]:
-    """The transaction's record steps known here; steps announced for another unit never show."""
+async def list_record_steps(session: AsyncSession, transaction_id: str, unit_id: str | None) -> list[PricingRecordStep]:
+    """The transaction's record steps known here; with a unit, steps announced for another unit never show."""
     statement = (
         select(PricingRecordStep)
         .where(PricingRecordStep.transaction_id == transaction_id)
         .order_by(PricingRecordStep.seq)
     )
     steps = (await session.execute(statement)).scalars()
-    return [s for s in steps if s.unit_id is None or s.unit_id == unit_id]
+    return [s for s in steps if unit_id is None or s.unit_id is None or s.unit_id == unit_id]

@@ -10,8 +10,10 @@ from exemption.domain.assessment import Assessment, RecordStep
 from exemption.domain.cases import (
     Decision,
     DecisionDraft,
+    DeliveryDraft,
     Determination,
     DeterminationDraft,
+    DocumentRef,
     Escalation,
     EscalationDraft,
     EvidenceDraft,
@@ -25,8 +27,11 @@ from exemption.domain.cases import (
     ReviewOutcomeDraft,
     Statement,
     StatementDraft,
+    Subject,
     SubjectDraft,
+    SubjectEntryDraft,
 )
+from exemption.domain.readiness import TransactionReadiness
 
 PanelPut = PanelDraft
 EvidenceCreate = EvidenceDraft
@@ -36,22 +41,26 @@ DecisionCreate = DecisionDraft
 ReviewOutcomeCreate = ReviewOutcomeDraft
 EscalationCreate = EscalationDraft
 DeterminationCreate = DeterminationDraft
+DeliveryCreate = DeliveryDraft
 AssessmentRead = Assessment
+ReadinessRead = TransactionReadiness
 
 
 class CaseCreate(Strict):
     unit_id: str = Field(min_length=1, max_length=64)
-    subject: SubjectDraft
+    subject: SubjectDraft | None = Field(default=None, description="one person; or name several with `subjects`")
+    subjects: list[SubjectEntryDraft] | None = Field(default=None, max_length=50, description="persons, a team, the unit (EXE-12)")
     matter: MatterDraft
     claimed_clauses: list[str] = Field(default_factory=list, max_length=10, description="G5.1 … G5.9 or G6")
 
 
 class ReviewRequestCreate(Strict):
     grounds: str = Field(min_length=1, max_length=20000)
+    subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
 
 
-class Empty(Strict):
-    """Action endpoints without a body take `{}` (or nothing)."""
+class ConfirmationCreate(Strict):
+    subject_id: str | None = Field(default=None, max_length=64, description="which subject, when the case has several (EXE-12)")
 
 
 class MatterRead(BaseModel):
@@ -65,7 +74,8 @@ class EvidenceRead(BaseModel):
     id: str
     kind: str
     title: str
-    reference: str
+    reference: str | None
+    document: DocumentRef | None = Field(default=None, description="the file and its SHA-256 (DOC-1)")
     recorded_at: datetime | None
     recorded_by: str
     steps: list[RecordStep] | None = Field(default=None, description="for kind pricing_record: the procedural record")
@@ -75,7 +85,9 @@ class CaseRead(BaseModel):
     id: str
     unit_id: str
     state: str
-    subject: SubjectDraft
+    closed: bool = Field(description="closed or determined: nothing more happens on the platform")
+    subject: SubjectDraft | None = Field(description="the first subject when it is a person (kept for one-subject clients)")
+    subjects: list[Subject]
     matter: MatterRead
     claimed_clauses: list[str]
     panel: Panel | None

@@ -1,115 +1,68 @@
 """Assessment of a case: prerequisites, each claimed clause, negative findings, allowed conclusions.
 
-G5.3 is computed from the transaction's procedural record (EXE-11, M (十四); PRC-9): the price
-must have been fixed by listing/delisting or auction, or by agreement with a notice that closed
-without objection — or, after an objected notice, by a listing nobody took within its period and a
-conclusion at the agreement price (PRC-6), which is still a price fixed on a technology market.
+G5.3 and G5.4 of a case citing a transaction are decided by the same functions as that transaction's
+exemption readiness (EXE-13, `domain/readiness.py`), from its procedural record (EXE-11, M (十四);
+PRC-9), so what a unit saw before signing and what the case says afterwards cannot disagree:
+readiness `supported` is assessed `supported`; `not_yet` and `not_applicable` are `not_supported`
+with the same reasons and what is missing.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from exemption.domain.cases import Case, allowed_conclusions, prerequisites
 from exemption.domain.clauses import LEADER_MANAGER_CLAUSES, NEGATIVE_CLAUSES, RESEARCHER_CLAUSE, RESEARCHER_CONDITIONS
+from exemption.domain.readiness import (
+    ClauseReadiness,
+    Readiness,
+    RecordStep,
+    price_fixing_readiness,
+    transfer_readiness,
+)
+
+__all__ = ["Assessment", "ClauseAssessment", "RecordStep", "assess", "assess_clause", "assess_price_fixing"]
 
 Status = Literal["supported", "not_supported", "needs_judgement"]
-
-
-class RecordStep(BaseModel):
-    """One step of a transaction's procedural record, as pricing announced it (contract item 2)."""
-
-    seq: int
-    at: datetime
-    step: str
-    actor: str = ""
-    details: dict[str, Any] = {}
+DILIGENCE = ("G5.3 further requires that the achievement's value changed considerably later and that the leaders "
+             "acted diligently without illegal gain (M (十四)); that remains for the collective decision")
 
 
 class ClauseAssessment(BaseModel):
     clause: str
     status: Status
     reasons: list[str]
+    readiness: Readiness | None = None
+    """For a clause decided from the linked transaction's record: its EXE-13 readiness, as the readiness endpoint says."""
+    missing: list[str] = []
 
 
-def _price(details: dict[str, Any]) -> Decimal | None:
-    try:
-        return Decimal(str(details["price"])) if details.get("price") is not None else None
-    except (InvalidOperation, ValueError):
-        return None
+def _from_readiness(result: ClauseReadiness, *, extra: tuple[str, ...] | list[str] = ()) -> ClauseAssessment:
+    status: Status = "supported" if result.status == "supported" else "not_supported"
+    return ClauseAssessment(clause=result.clause, status=status, readiness=result.status, missing=result.missing,
+                            reasons=[f"EXE-11: {reason}" for reason in result.reasons + result.missing] + list(extra))
 
 
-def assess_price_fixing(steps: list[RecordStep]) -> ClauseAssessment:
+def assess_price_fixing(steps: list[RecordStep], now: datetime) -> ClauseAssessment:
     """EXE-11 / G5.3 from the pricing record: supported only when the price was fixed by an open procedure."""
-    ordered = sorted(steps, key=lambda s: s.seq)
-    concluded = next((s for s in ordered if s.step == "concluded"), None)
-    if concluded is None:
-        return ClauseAssessment(clause="G5.3", status="not_supported", reasons=[
-            "EXE-11: the pricing record shows no concluded deal, so no price was fixed by a completed procedure"
+    result = price_fixing_readiness(steps, now)
+    return _from_readiness(result, extra=[DILIGENCE] if result.status == "supported" else [])
+
+
+def assess_clause(case: Case, clause: str, steps: list[RecordStep], *, empowered: bool, now: datetime) -> ClauseAssessment:
+    """One claimed clause: G5.3/G5.4 from the linked transaction's record, the rest for judgement."""
+    linked = case.matter.transaction_id is not None
+    if clause in ("G5.3", "G5.4") and linked and not steps:
+        return ClauseAssessment(clause=clause, status="needs_judgement", reasons=[
+            "EXE-11: the linked transaction's procedural record has not arrived yet"
         ])
-    closings = [s for s in ordered if s.step == "notice_closed" and s.seq < concluded.seq]
-    basis = concluded.details.get("basis")
-    if basis == "delisted" or (basis is None and any(s.step == "delisted" for s in ordered)):
-        return _supported("the price was fixed by listing on a technology market and delisting (PRC-6/7)")
-    if basis == "auction" or (basis is None and any(s.step == "auction_closed" for s in ordered)):
-        return _supported("the price was fixed by auction (PRC-8)")
-    if basis in ("notice_clear", None) and any(s.details.get("objected") is False for s in closings):
-        return _supported("agreement price publicly noticed, and the notice closed without objection (PRC-4/5)")
-    if basis in ("listing_expired", None) and any(s.details.get("objected") is True for s in closings):
-        return _assess_listing_after_objection(ordered, concluded)
-    if not closings:
-        return ClauseAssessment(clause="G5.3", status="not_supported", reasons=[
-            "EXE-11: the deal was concluded at an agreement price without a completed public notice (PRC-4)"
-        ])
-    return ClauseAssessment(clause="G5.3", status="not_supported", reasons=[
-        f"EXE-11: the record's conclusion (basis {basis!r}) does not follow a notice without objection, "
-        "a listing or an auction"
-    ])
-
-
-def _assess_listing_after_objection(ordered: list[RecordStep], concluded: RecordStep) -> ClauseAssessment:
-    """PRC-6: objected notice → listing at the agreement price → nobody delisted → concluded at that price."""
-    listing = next((s for s in ordered if s.step == "listing_published" and s.seq < concluded.seq), None)
-    expired = next((s for s in ordered if s.step == "listing_expired" and s.seq < concluded.seq), None)
-    if listing is None or expired is None:
-        return ClauseAssessment(clause="G5.3", status="not_supported", reasons=[
-            "EXE-11: the notice drew objections and the record shows no listing that expired before the conclusion"
-        ])
-    notice = next((s for s in ordered if s.step == "notice_published"), None)
-    agreement_price = _price(notice.details) if notice is not None else None
-    listing_price = _price(listing.details)
-    concluded_price = _price(concluded.details)
-    expected = agreement_price if agreement_price is not None else listing_price
-    if expected is not None and concluded_price is not None and concluded_price != expected:
-        return ClauseAssessment(clause="G5.3", status="not_supported", reasons=[
-            f"EXE-11: after the expired listing the deal had to be concluded at the agreement price {expected}, "
-            f"not {concluded_price} (PRC-6)"
-        ])
-    return _supported(
-        "the notice drew objections, the achievement was listed on a technology market at the agreement price, "
-        "nobody delisted within the period and the deal was concluded at the agreement price (PRC-6)"
-    )
-
-
-def _supported(how: str) -> ClauseAssessment:
-    return ClauseAssessment(clause="G5.3", status="supported", reasons=[
-        f"EXE-11: {how}",
-        "G5.3 further requires that the achievement's value changed considerably later and that the leaders "
-        "acted diligently without illegal gain (M (十四)); that remains for the collective decision",
-    ])
-
-
-def assess_clause(case: Case, clause: str, steps: list[RecordStep]) -> ClauseAssessment:
-    """One claimed clause: G5.3 from the pricing record when a transaction is linked, the rest for judgement."""
-    if clause == "G5.3" and case.matter.transaction_id is not None:
-        if not steps:
-            return ClauseAssessment(clause=clause, status="needs_judgement", reasons=[
-                "EXE-11: the linked transaction's procedural record has not arrived yet"
-            ])
-        return assess_price_fixing(steps)
+    if clause == "G5.3" and linked:
+        result = price_fixing_readiness(steps, now)
+        return _from_readiness(result, extra=[DILIGENCE] if result.status == "supported" else [])
+    if clause == "G5.4" and linked:
+        return _from_readiness(transfer_readiness(steps, empowered=empowered))
     if clause == RESEARCHER_CLAUSE:
         return ClauseAssessment(clause=clause, status="needs_judgement", reasons=[
             "EXE-2 (G art. 6) requires that the researcher " + "; ".join(RESEARCHER_CONDITIONS)
@@ -123,17 +76,18 @@ def assess_clause(case: Case, clause: str, steps: list[RecordStep]) -> ClauseAss
 class Assessment(BaseModel):
     prerequisites: dict[str, bool]
     clauses: list[ClauseAssessment]
-    negative_findings: list[dict[str, str]]
+    negative_findings: list[dict[str, str | None]]
     allowed_conclusions: list[str]
 
 
-def assess(case: Case, steps: list[RecordStep]) -> Assessment:
-    """The whole assessment (EXE-1/2/3/5/11)."""
+def assess(case: Case, steps: list[RecordStep], *, empowered: bool = False, now: datetime) -> Assessment:
+    """The whole assessment (EXE-1/2/3/5/11, EXE-13 for a linked transaction)."""
     return Assessment(
         prerequisites=prerequisites(case, pricing_steps=len(steps)),
-        clauses=[assess_clause(case, clause, steps) for clause in case.claimed_clauses],
+        clauses=[assess_clause(case, clause, steps, empowered=empowered, now=now) for clause in case.claimed_clauses],
         negative_findings=[
-            {"id": f.id, "clause": f.clause, "title": NEGATIVE_CLAUSES[f.clause], "finding": f.finding}
+            {"id": f.id, "clause": f.clause, "title": NEGATIVE_CLAUSES[f.clause], "finding": f.finding,
+             "subject_id": f.subject_id}
             for f in case.negative_findings
         ],
         allowed_conclusions=allowed_conclusions(case, pricing_steps=len(steps)),

@@ -52,27 +52,51 @@ def check_subject(role: str, leader_rank: str | None) -> None:
         raise PolicyViolation("SCO-2", "only a leader has a leader_rank")
 
 
-def positive_rule(role: str) -> str:
-    """The rule that lists the positive clauses open to a role: EXE-1 (leaders, managers) or EXE-2 (researchers)."""
-    return "EXE-2" if role == "researcher" else "EXE-1"
+def clause_role(kind: str, role: str | None) -> str:
+    """EXE-12: whose clauses a subject follows — a person its own role's, a team the researchers' (成果完成人),
+    the unit itself the leaders' and managers' (its conduct is their decisions)."""
+    if kind == "team":
+        return "researcher"
+    if kind == "unit":
+        return "unit"
+    return role or "researcher"
 
 
-def check_positive_clauses(role: str, clauses: list[str], *, at_least_one: bool) -> list[str]:
-    """EXE-1 / EXE-2: leaders and managers claim G5.1–G5.9, researchers G6; anything else is refused."""
-    rule = positive_rule(role)
-    allowed = [RESEARCHER_CLAUSE] if role == "researcher" else list(LEADER_MANAGER_CLAUSES)
+def _roles(roles: str | list[str]) -> list[str]:
+    return [roles] if isinstance(roles, str) else list(roles)
+
+
+def positive_rule(roles: str | list[str]) -> str:
+    """The rule that lists the positive clauses open to the subjects: EXE-2 when all are researchers, else EXE-1."""
+    return "EXE-2" if all(role == "researcher" for role in _roles(roles)) else "EXE-1"
+
+
+def allowed_positive_clauses(roles: str | list[str]) -> list[str]:
+    """EXE-1 / EXE-2: G5.1–G5.9 for leaders, managers and the unit; G6 for researchers (and teams)."""
+    allowed: list[str] = []
+    for role in _roles(roles):
+        allowed += [RESEARCHER_CLAUSE] if role == "researcher" else list(LEADER_MANAGER_CLAUSES)
+    return list(dict.fromkeys(allowed))
+
+
+def check_positive_clauses(roles: str | list[str], clauses: list[str], *, at_least_one: bool) -> list[str]:
+    """EXE-1 / EXE-2: every clause must be open to at least one of the subjects; anything else is refused."""
+    rule = positive_rule(roles)
+    allowed = allowed_positive_clauses(roles)
     if at_least_one and not clauses:
         raise PolicyViolation(rule, f"name at least one clause of {', '.join(allowed)}")
     for clause in clauses:
         if clause not in allowed:
-            raise PolicyViolation(rule, f"clause {clause!r} does not apply to a {role}; allowed: {', '.join(allowed)}")
+            who = " or ".join(dict.fromkeys(_roles(roles)))
+            raise PolicyViolation(rule, f"clause {clause!r} does not apply to a {who}; allowed: {', '.join(allowed)}")
     return list(dict.fromkeys(clauses))
 
 
-def check_negative_clause(role: str, clause: str) -> None:
+def check_negative_clause(roles: str | list[str], clause: str) -> None:
     """EXE-3: a negative finding names G7.1–G7.5; G7.2 concerns leaders and managers, G7.3 researchers."""
     if clause not in NEGATIVE_CLAUSES:
         raise PolicyViolation("EXE-3", f"a negative finding names one of {', '.join(NEGATIVE_CLAUSES)}, not {clause!r}")
-    roles = NEGATIVE_CLAUSE_ROLES.get(clause)
-    if roles is not None and role not in roles:
-        raise PolicyViolation("EXE-3", f"{clause} concerns {' and '.join(roles)}s, not a {role}")
+    concerned = NEGATIVE_CLAUSE_ROLES.get(clause)
+    given = _roles(roles)
+    if concerned is not None and not set(given) & set(concerned):
+        raise PolicyViolation("EXE-3", f"{clause} concerns {' and '.join(concerned)}s, not a {' or '.join(given)}")

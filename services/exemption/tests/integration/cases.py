@@ -74,11 +74,11 @@ class Handle:
     def decision(self, conclusion: str = "meets", **overrides: Any) -> dict[str, Any]:
         clauses = ["G6"] if self.body["subject"]["role"] == "researcher" else self.body["claimed_clauses"]
         return {
-            "meeting": {"body": "校长办公会", "held_on": HELD_ON, "attendees": [self.admin_id, pid("attendee")]},
+            "meeting": {"body": "校长办公会", "held_on": HELD_ON, "attendees": [self.admin_id, pid("attendee"), pid("attendee")]},
             "conclusion": conclusion,
             "clauses": clauses,
             "reasoning": "依据第五条",
-            **({"improvements": ["完善内控流程"]} if conclusion == "basically_meets" else {}),
+            **({"improvements": ["完善内控流程"], "shortcomings_direct_cause": False} if conclusion == "basically_meets" else {}),
             **overrides,
         }
 

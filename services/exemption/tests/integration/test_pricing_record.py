@@ -113,7 +113,7 @@ async def test_pricing_record_counts_as_evidence_for_the_decision(system: InProc
     case = await open_case(system, transaction_id=tx)
     await case.panel()
     await case.ok("/statements", {"heard_on": "2025-01-10", "summary": "陈述"})
-    assert (await case.post("/decision", case.decision())).status_code == 409
+    assert (await case.post("/decision", case.decision())).status_code == 422  # EXE-5: missing input is 422 (second revision)
     await publish(nats_url, tx, case.unit_id, CLEAR_NOTICE)
     result = await assessed(case, len(CLEAR_NOTICE))
     assert result["allowed_conclusions"] == ["meets", "basically_meets", "does_not_meet"]

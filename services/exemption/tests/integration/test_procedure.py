@@ -28,7 +28,7 @@ async def test_case_walks_from_opening_to_confirmation(system: InProcessSystem) 
     assert closed["state"] == "closed"
     assert closed["closed_reason"] == "confirmed"
     assert [h["action"] for h in closed["history"]] == [
-        "open", "set_panel", "add_evidence", "record_statement", "decide", "confirm"
+        "open", "set_panel", "add_evidence", "record_statement", "decide", "confirm", "close"  # closing: every subject answered (EXE-12)
     ]
 
 
@@ -77,13 +77,14 @@ async def test_panel_member_records_evidence_and_statement_but_not_the_decision(
 
 
 async def test_decision_needs_panel_then_evidence_then_statement(system: InProcessSystem) -> None:
+    """Missing prerequisites are missing input: 422 EXE-5 (second revision; was 409)."""
     case = await open_case(system)
-    problem(await case.post("/decision", case.decision()), 409, "EXE-5")
+    problem(await case.post("/decision", case.decision()), 422, "EXE-5")
     await case.panel()
-    problem(await case.post("/decision", case.decision()), 409, "EXE-5")
+    problem(await case.post("/decision", case.decision()), 422, "EXE-5")
     await case.ok("/evidence", {"kind": "document", "title": "合同", "reference": "C-1"})
     response = await case.post("/decision", case.decision(), {**case.admin, "Accept-Language": "en"})
-    problem(response, 409, "EXE-5")
+    problem(response, 422, "EXE-5")
     assert "statement" in response.json()["detail"]
     await case.ok("/statements", {"refused": True, "documented_on": HELD_ON})
     assert (await case.decide())["state"] == "awaiting_confirmation"
@@ -169,7 +170,8 @@ async def _decided_at(system: InProcessSystem, clock, instant: datetime, **polic
 async def test_review_request_in_the_last_second_of_the_window_is_accepted(system: InProcessSystem, clock) -> None:
     start = datetime(2030, 3, 1, 9, 30, 15, tzinfo=UTC)
     case, deadline = await _decided_at(system, clock, start)
-    assert deadline == datetime(2030, 3, 16, 9, 30, 15, tzinfo=UTC)  # 15 × 24 h
+    decided_at = datetime.fromisoformat((await case.get())["decisions"][0]["decided_at"])
+    assert deadline == decided_at.replace(microsecond=0) + timedelta(days=15)  # 15 × 24 h (the clock runs on after `start`)
     await clock(deadline)
     result = await case.ok("/review-requests", {"grounds": "损失非本人决策所致"}, case.subject, status=201)
     assert result["state"] == "under_review"
@@ -185,7 +187,8 @@ async def test_review_request_one_second_after_the_window_is_refused(system: InP
 async def test_review_window_follows_the_units_review_request_days(system: InProcessSystem, clock) -> None:
     start = datetime(2030, 5, 1, 0, 0, tzinfo=UTC)
     case, deadline = await _decided_at(system, clock, start, review_request_days=20)
-    assert deadline == start + timedelta(days=20)
+    decided_at = datetime.fromisoformat((await case.get())["decisions"][0]["decided_at"])
+    assert deadline == decided_at.replace(microsecond=0) + timedelta(days=20)
     await clock(deadline)
     assert (await case.post("/review-requests", {"grounds": "异议"}, case.subject)).status_code == 201
 
@@ -254,7 +257,7 @@ async def _rejected(system: InProcessSystem):
 ESCALATION = {"application_reference": "辽科申〔2030〕1号", "subject_objection": "当事人仍有异议"}
 
 
-async def test_escalation_only_after_a_rejected_review_and_in_writing(system: InProcessSystem) -> None:
+async def test_escalation_only_after_a_review_and_in_writing(system: InProcessSystem) -> None:
     early = await open_case(system)
     await early.prepare()
     await early.decide()
@@ -267,9 +270,9 @@ async def test_escalation_only_after_a_rejected_review_and_in_writing(system: In
 
 
 @pytest.mark.parametrize(
-    "departments", [["science"], ["science", "science"], ["science", "police"], []]
+    "departments", [["science"], ["science", "science"], ["science", " "], []]
 )
-async def test_joint_determination_needs_two_known_departments(system: InProcessSystem, departments: list[str]) -> None:
+async def test_joint_determination_needs_two_distinct_departments(system: InProcessSystem, departments: list[str]) -> None:
     case = await _rejected(system)
     await case.ok("/escalation", ESCALATION)
     office = system.auth("provincial_office")
@@ -280,7 +283,8 @@ async def test_joint_determination_needs_two_known_departments(system: InProcess
 async def test_joint_determination_is_final(system: InProcessSystem) -> None:
     case = await _rejected(system)
     office = system.auth("provincial_office")
-    body = {"departments": ["science", "finance"], "conclusion": "basically_meets", "reasoning": "联合认定"}
+    body = {"departments": ["science", "finance"], "conclusion": "basically_meets", "reasoning": "联合认定",
+            "improvements": ["完善内控"], "shortcomings_direct_cause": False}  # EXE-7 binds the province too
     problem(await case.post("/department-determination", body, office), 404, None)  # not escalated yet: invisible
     await case.ok("/escalation", ESCALATION)
     assert (await case.post("/department-determination", body, system.auth("department"))).status_code == 403

@@ -26,7 +26,7 @@ def rule_of(call) -> str:
 def opened(role: str = "leader", rank: str | None = "deputy", clauses: list[str] | None = None) -> d.Case:
     return d.open_case(
         case_id="c1", unit_id="u1", viewer=ADMIN,
-        subject=d.SubjectDraft(person_id="subj", name="张三", role=role, leader_rank=rank),
+        subjects=[d.SubjectEntryDraft(person_id="subj", name="张三", role=role, leader_rank=rank)],
         matter=d.MatterDraft(summary="s"), claimed_clauses=clauses or (["G6"] if role == "researcher" else ["G5.3"]), now=NOW,
     )
 
@@ -38,13 +38,13 @@ def ready(case: d.Case | None = None) -> d.Case:
     return d.record_statement(case, viewer=ADMIN, statement=d.StatementDraft(heard_on=TODAY, summary="s"), today=TODAY, now=NOW)
 
 
-def draft(conclusion: str = "meets", attendees: tuple[str, ...] = ("admin",), **kw) -> d.DecisionDraft:
+def draft(conclusion: str = "meets", attendees: tuple[str, ...] = ("admin", "a2", "a3"), **kw) -> d.DecisionDraft:
     meeting = d.MeetingDraft(body="党委会", held_on=TODAY, attendees=list(attendees))
     return d.DecisionDraft(meeting=meeting, conclusion=conclusion, clauses=kw.pop("clauses", ["G5.3"]), reasoning="r", **kw)
 
 
 def decided(case: d.Case | None = None, conclusion: str = "meets", days: int = 15) -> d.Case:
-    return d.decide(ready(case), viewer=ADMIN, draft=draft(conclusion), pricing_steps=0, review_request_days=days, today=TODAY, now=NOW)
+    return d.decide(ready(case), viewer=ADMIN, draft=draft(conclusion), pricing_steps=0, review_request_days=days, min_attendees=3, today=TODAY, now=NOW)
 
 
 def test_leader_needs_a_rank_and_others_have_none() -> None:
@@ -81,14 +81,14 @@ def test_recusal_of_the_subject() -> None:
     assert rule_of(lambda: d.set_panel(opened(), viewer=ADMIN, panel=d.PanelDraft(mode="working_group", members=[me]), now=NOW)) == "EXE-6"
     contact = d.PanelDraft(mode="third_party", third_party=d.ThirdPartyDraft(name="所", contact=me))
     assert rule_of(lambda: d.set_panel(opened(), viewer=ADMIN, panel=contact, now=NOW)) == "EXE-6"
-    assert rule_of(lambda: d.decide(ready(), viewer=ADMIN, draft=draft(attendees=("admin", "subj")), pricing_steps=0,
-                                    review_request_days=15, today=TODAY, now=NOW)) == "EXE-6"
+    assert rule_of(lambda: d.decide(ready(), viewer=ADMIN, draft=draft(attendees=("admin", "a2", "subj")), pricing_steps=0,
+                                    review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-6"
 
 
 def test_prerequisites_before_a_decision() -> None:
     case = opened()
     assert d.allowed_conclusions(case, pricing_steps=0) == []
-    assert rule_of(lambda: d.decide(case, viewer=ADMIN, draft=draft(), pricing_steps=0, review_request_days=15, today=TODAY, now=NOW)) == "EXE-5"
+    assert rule_of(lambda: d.decide(case, viewer=ADMIN, draft=draft(), pricing_steps=0, review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-5"
     assert d.allowed_conclusions(ready(), pricing_steps=0) == list(d.CONCLUSIONS)
     no_evidence = ready().model_copy(update={"evidence": []})
     assert d.prerequisites(no_evidence, pricing_steps=0)["evidence"] is False
@@ -97,9 +97,9 @@ def test_prerequisites_before_a_decision() -> None:
 
 def test_basically_meets_needs_an_improvement() -> None:
     assert rule_of(lambda: d.decide(ready(), viewer=ADMIN, draft=draft("basically_meets"), pricing_steps=0,
-                                    review_request_days=15, today=TODAY, now=NOW)) == "EXE-7"
-    ok = d.decide(ready(), viewer=ADMIN, draft=draft("basically_meets", improvements=["改进"]), pricing_steps=0,
-                  review_request_days=15, today=TODAY, now=NOW)
+                                    review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-7"
+    ok = d.decide(ready(), viewer=ADMIN, draft=draft("basically_meets", improvements=["改进"], shortcomings_direct_cause=False), pricing_steps=0,
+                  review_request_days=15, min_attendees=3, today=TODAY, now=NOW)
     assert ok.conclusion == "basically_meets"
 
 
@@ -107,9 +107,9 @@ def test_negative_finding_leaves_only_does_not_meet() -> None:
     case = d.record_negative_finding(ready(), viewer=ADMIN, finding_id="f", finding=d.FindingDraft(clause="G7.1", finding="x"), now=NOW)
     assert d.allowed_conclusions(case, pricing_steps=0) == ["does_not_meet"]
     assert rule_of(lambda: d.decide(case, viewer=ADMIN, draft=draft("meets"), pricing_steps=0,
-                                    review_request_days=15, today=TODAY, now=NOW)) == "EXE-3"
+                                    review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-3"
     assert d.decide(case, viewer=ADMIN, draft=draft("does_not_meet", clauses=[]), pricing_steps=0,
-                    review_request_days=15, today=TODAY, now=NOW).state == "awaiting_confirmation"
+                    review_request_days=15, min_attendees=3, today=TODAY, now=NOW).state == "awaiting_confirmation"
 
 
 def test_review_window_is_inclusive_to_the_second() -> None:
@@ -128,12 +128,12 @@ def test_review_window_is_inclusive_to_the_second() -> None:
 def test_review_outcomes() -> None:
     under = d.request_review(decided(conclusion="does_not_meet"), viewer=SUBJECT, grounds="g", now=NOW)
     reject = d.ReviewOutcomeDraft(accepted=False)
-    assert rule_of(lambda: d.decide_review(under, viewer=ADMIN, outcome=reject, pricing_steps=0, review_request_days=15, today=TODAY, now=NOW)) == "EXE-9"
+    assert rule_of(lambda: d.decide_review(under, viewer=ADMIN, outcome=reject, pricing_steps=0, review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-9"
     accept = d.ReviewOutcomeDraft(accepted=True)
-    assert rule_of(lambda: d.decide_review(under, viewer=ADMIN, outcome=accept, pricing_steps=0, review_request_days=15, today=TODAY, now=NOW)) == "EXE-9"
+    assert rule_of(lambda: d.decide_review(under, viewer=ADMIN, outcome=accept, pricing_steps=0, review_request_days=15, min_attendees=3, today=TODAY, now=NOW)) == "EXE-9"
     later = NOW + timedelta(days=3)
     redone = d.decide_review(under, viewer=ADMIN, outcome=d.ReviewOutcomeDraft(accepted=True, decision=draft("meets")),
-                             pricing_steps=0, review_request_days=10, today=TODAY, now=later)
+                             pricing_steps=0, review_request_days=10, min_attendees=3, today=TODAY, now=later)
     assert (redone.state, redone.conclusion) == ("awaiting_confirmation", "meets")
     assert redone.review_deadline == later.replace(microsecond=0) + timedelta(days=10)
 
@@ -142,7 +142,7 @@ def test_escalation_and_joint_determination() -> None:
     under = d.request_review(decided(), viewer=SUBJECT, grounds="g", now=NOW)
     assert rule_of(lambda: d.escalate(under, viewer=ADMIN, draft=d.EscalationDraft(application_reference="a", subject_objection="o"), now=NOW)) == "EXE-10"
     rejected = d.decide_review(under, viewer=ADMIN, outcome=d.ReviewOutcomeDraft(accepted=False, explanation="e"),
-                               pricing_steps=0, review_request_days=15, today=TODAY, now=NOW)
+                               pricing_steps=0, review_request_days=15, min_attendees=3, today=TODAY, now=NOW)
     assert rule_of(lambda: d.escalate(rejected, viewer=ADMIN, draft=d.EscalationDraft(application_reference="a"), now=NOW)) == "EXE-10"
     escalated = d.escalate(rejected, viewer=ADMIN, draft=d.EscalationDraft(application_reference="a", subject_objection="o"), now=NOW)
     assert d.can_see(escalated, OFFICE) and not d.can_see(rejected, OFFICE)
@@ -183,6 +183,6 @@ def step(seq: int, name: str, **details) -> RecordStep:
     ],
 )
 def test_g5_3_from_the_pricing_record(record: list[RecordStep], status: str) -> None:
-    result = assess_price_fixing(list(reversed(record)))
+    result = assess_price_fixing(list(reversed(record)), NOW)
     assert result.status == status
     assert result.reasons[0].startswith("EXE-11")
