@@ -29,7 +29,8 @@ from gateway.webhooks.service import RetryPolicy
 from gateway.webhooks.signing import signature
 from servicekit.auth import mint_token
 from servicekit.clock import real_now
-from servicekit.deadletters import DLQ_STREAM, dead_letter_subject
+from servicekit.deadletters import dead_letter_subject
+from servicekit.natsio import DLQ_STREAM
 from servicekit.settings import DEV_JWT_SECRET, KezhuanSettings
 from servicekit.testing import DatabaseFactory, eventually, publish_event
 

@@ -25,7 +25,7 @@ from servicekit.clock import real_now
 from servicekit.context import log_fields_var, request_id_var, traceparent_var
 from servicekit.db import InfrastructureTables
 from servicekit.deadletters import publish_dead_letter, unreadable_message_id
-from servicekit.natsio import NatsLink
+from servicekit.natsio import NatsLink, raise_if_cancelled
 
 log = logging.getLogger("kezhuan.consumers")
 
@@ -96,6 +96,10 @@ class ConsumerSpec:
     A dead letter is never lost: it waits on `KEZHUAN_DLQ` until an operator redrives it. A model
     may be the catalogue's model or a stricter subclass of it (never an unrelated one), so what
     the AsyncAPI document says a service consumes is what it accepts.
+
+    A new consumer (or event type) needs its row in `tests/consumers/test_malformed_events.py`:
+    a valid payload, how to break it, and the table its effect lands in. That test fails until the
+    row exists, and then proves the consumer dead-letters malformed events and applies valid ones.
     """
 
     name: str
@@ -198,7 +202,8 @@ class ConsumerRunner:
                 try:
                     messages = await subscription.fetch(batch=16, timeout=1)
                 except (NatsTimeoutError, TimeoutError):  # nats-py raises either on an empty fetch
-                    continue
+                    messages = []
+                raise_if_cancelled()  # unacked messages come back after ack_wait
                 for message in messages:
                     await self.handle(message)
             except asyncio.CancelledError:
@@ -315,9 +320,8 @@ class ConsumerRunner:
         return info.num_pending or 0, info.num_ack_pending or 0, info.num_redelivered or 0
 
     async def apply(self, event: CloudEvent) -> bool:
-        """Parse the payload, run its handler and record the inbox row in one transaction; False if
-        already applied. Raises MalformedEvent before any transaction when the payload does not parse."""
-        handles, payload = self.spec.parse(event)
+        """Record the inbox row, parse the payload and run its handler in one transaction; False if
+        already applied. Raises MalformedEvent (nothing kept) when the payload does not parse."""
         inbox = self._tables.inbox
         async with self._sessions() as session:
             session.info[ACTOR_KEY] = f"consumer:{self.durable}"
@@ -332,6 +336,9 @@ class ConsumerRunner:
                     )
                     if claimed.rowcount == 0:
                         return False
+                    # Parsed after the claim, so a redelivery of an event applied already (say, before
+                    # its model grew stricter) is recognised as applied instead of dead-lettered.
+                    handles, payload = self.spec.parse(event)
                     await handles.handler(session, payload, event)
             except IntegrityError:
                 # Another replica applied the same event concurrently; its commit won.

@@ -1,43 +1,22 @@
-"""Dead letters: events a consumer failed on `max_deliver` times, kept on their own stream for operators.
+"""Dead letters: events a consumer could not apply, kept on their own stream for operators.
 
 Each dead letter is one message on the stream `KEZHUAN_DLQ`, subject
-`kezhuan-dlq.<service>.<durable>`; its id is its sequence on that stream. Redrive applies the
-original event through the same consumer path and inbox (so it takes effect exactly once), then
-deletes the dead letter.
+`kezhuan-dlq.<service>.<durable>`; its id is its sequence on that stream. Redrive (the operator
+API in `servicekit.app`) applies the original event through the same consumer path and inbox (so
+it takes effect exactly once), then deletes the dead letter.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from contracts.envelope import CloudEvent
-from servicekit.auth import require_role
-from servicekit.errors import InvalidState, NotFound, UpstreamUnavailable
-from servicekit.web import Ctx, service_router
-
-if TYPE_CHECKING:
-    from servicekit.consumers import ConsumerRunner
-
-DLQ_STREAM = "KEZHUAN_DLQ"
-DLQ_PREFIX = "kezhuan-dlq."
-
-
-def dlq_stream_config(replicas: int = 1) -> StreamConfig:
-    """The dead-letter stream: file storage, kept until an operator redrives or deletes."""
-    return StreamConfig(
-        name=DLQ_STREAM,
-        subjects=[f"{DLQ_PREFIX}>"],
-        storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS,
-        num_replicas=replicas,
-    )
+from servicekit.errors import NotFound, UpstreamUnavailable
+from servicekit.natsio import DLQ_PREFIX, DLQ_STREAM
 
 
 def dead_letter_subject(service: str, durable: str) -> str:
@@ -189,47 +168,3 @@ class DeadLetters:
 
 def _decode(raw: Any) -> DeadLetter:
     return DeadLetter(id=raw.seq, **orjson.loads(raw.data))
-
-
-def dead_letter_router() -> APIRouter:
-    """Admin API (platform_admin only): list, inspect and redrive this service's dead letters."""
-    router = service_router(prefix="/api/v1/dead-letters", tags=["operations"])
-
-    @router.get("", response_model=DeadLetterPage)
-    async def list_dead_letters(
-        ctx: Ctx, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
-    ) -> Any:
-        """This service's dead letters, oldest first."""
-        require_role(ctx.user, "platform_admin")
-        after = int(cursor) if cursor and cursor.isdigit() else 0
-        items, next_cursor = await ctx.runtime.dead_letters.page(after, limit)
-        return DeadLetterPage(items=items, next_cursor=str(next_cursor) if next_cursor is not None else None)
-
-    @router.get("/{dead_letter_id}", response_model=DeadLetter)
-    async def show_dead_letter(ctx: Ctx, dead_letter_id: int) -> Any:
-        """One dead letter with its failure reason and the original envelope."""
-        require_role(ctx.user, "platform_admin")
-        return await ctx.runtime.dead_letters.get(dead_letter_id)
-
-    @router.post("/{dead_letter_id}/redrive", response_model=Redriven)
-    async def redrive_dead_letter(ctx: Ctx, dead_letter_id: int) -> Any:
-        """Apply the event again through its consumer (exactly once, by the inbox), then delete it."""
-        require_role(ctx.user, "platform_admin")
-        runtime = ctx.runtime
-        letter = await runtime.dead_letters.get(dead_letter_id)
-        runner: ConsumerRunner | None = next((c for c in runtime.consumers if c.durable == letter.consumer), None)
-        if runner is None:
-            raise InvalidState("this service no longer has the consumer {consumer}", consumer=letter.consumer)
-        try:
-            event = CloudEvent.model_validate(letter.envelope)
-        except ValidationError as exc:
-            raise InvalidState("the dead letter is not a CloudEvent; it can never be applied") from exc
-        try:
-            applied = await runner.apply(event)
-        except Exception as exc:
-            reason = type(exc).__name__ + ": " + str(exc)
-            raise InvalidState("the consumer failed again: {reason}", reason=reason) from exc
-        await runtime.dead_letters.remove(dead_letter_id)
-        return Redriven(id=dead_letter_id, consumer=letter.consumer, event_id=letter.event_id, applied=applied)
-
-    return router

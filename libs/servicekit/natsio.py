@@ -1,4 +1,4 @@
-"""NATS connection with JetStream: retried first connect, endless reconnect, the KEZHUAN stream."""
+"""NATS connection with JetStream: retried first connect, endless reconnect, the KEZHUAN stream and its dead letters."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,6 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from contracts.envelope import STREAM
-from servicekit.deadletters import dlq_stream_config
 
 log = logging.getLogger("kezhuan.nats")
 
@@ -38,6 +37,22 @@ def stream_config(replicas: int = 1) -> StreamConfig:
     )
 
 
+DLQ_STREAM = "KEZHUAN_DLQ"
+"""Where consumers keep what they could not apply (servicekit.deadletters)."""
+DLQ_PREFIX = "kezhuan-dlq."
+
+
+def dlq_stream_config(replicas: int = 1) -> StreamConfig:
+    """The dead-letter stream: file storage, kept until an operator redrives or deletes."""
+    return StreamConfig(
+        name=DLQ_STREAM,
+        subjects=[f"{DLQ_PREFIX}>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        num_replicas=replicas,
+    )
+
+
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamConfig | None = None) -> None:
     """Create or update the stream (by default KEZHUAN), idempotently, also on an external NATS."""
     config = config or stream_config(replicas)
@@ -51,6 +66,14 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1, config: StreamC
         except Exception:  # another process created it first
             pass
     await js.update_stream(config)
+
+
+def raise_if_cancelled() -> None:
+    """Honour a cancellation that Python 3.11's `asyncio.wait_for` (inside nats-py's `fetch`) swallowed
+    because the fetch's result raced it: without this a consumer loop never stops and shutdown hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class NatsLink:

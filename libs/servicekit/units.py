@@ -12,7 +12,8 @@ from contracts.events import UnitPolicyChanged, UnitRegistered
 from servicekit.consumers import ConsumerSpec, Handles
 
 if TYPE_CHECKING:
-    from servicekit.app import Runtime
+    from servicekit.runtime import Runtime
+
 
 def install_unit_policy_table(metadata: MetaData, *, extra_fields: tuple[str, ...] = ()) -> Table:
     """`unit_policies`: the unit's policy as last announced by ownership (plus `extra_fields` of UnitPolicy)."""

@@ -32,7 +32,7 @@ from servicekit.context import log_fields_var, write_session_var
 from servicekit.errors import Conflict, InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
-    from servicekit.app import Runtime
+    from servicekit.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, roles, unit_id, exp")
 

@@ -21,7 +21,7 @@ from servicekit.consumers import describe_errors
 from servicekit.db import create_engine, create_sessionmaker
 from servicekit.deadletters import publish_dead_letter, unreadable_message_id
 from servicekit.migrations import upgrade_to_head
-from servicekit.natsio import NatsLink
+from servicekit.natsio import NatsLink, raise_if_cancelled
 from servicekit.settings import KezhuanSettings
 
 log = logging.getLogger("kezhuan.gateway.webhooks")
@@ -104,6 +104,9 @@ class WebhookRuntime:
                 try:
                     messages = await subscription.fetch(batch=BATCH, timeout=1)
                 except (NatsTimeoutError, TimeoutError):
+                    messages = []
+                raise_if_cancelled()  # unacked messages come back after ack_wait
+                if not messages:
                     continue
                 await self._record(messages)
                 if len(messages) < BATCH:
