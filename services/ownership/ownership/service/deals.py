@@ -7,11 +7,17 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import CloudEvent
-from contracts.events import DealConcluded, HorizontalInvestmentRecorded, RecordAppended, TransactionOpened
+from contracts.events import (
+    DealConcluded,
+    HorizontalInvestmentRecorded,
+    LicenceGranted,
+    RecordAppended,
+    TransactionOpened,
+)
 from ownership import repository
 from ownership.domain.transactions import TransactionState, closing_state
 from ownership.models import ConcludedDeal, PricingTransaction, StateEquity, TechnologyManagerDeal
-from ownership.service.common import aggregate_of, save_aggregate
+from ownership.service.common import aggregate_of, emit_event, save_aggregate
 from servicekit.clock import shanghai_day
 from servicekit.outbox import new_id
 
@@ -62,8 +68,9 @@ async def apply_record_appended(session: AsyncSession, step: RecordAppended, eve
 
 async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event: CloudEvent) -> None:
     """A concluded deal's effect, decided by the aggregate: a licence in force, a transfer disposing, an
-    investment recorded; transformed and out of the pool (OWN-9, OWN-10, OWN-16). An investment of a
-    separately managed achievement adds state equity (OWN-7); named technology managers count it (ORG-2).
+    investment recorded; transformed and out of the pool (OWN-9, OWN-10, OWN-16). A licence is announced as
+    `ownership.licence.granted`; an investment adds state equity to the separate ledger (FIN-1, OWN-7); named
+    technology managers count it (ORG-2).
     A deal on an achievement this service does not know is still kept (concluded_deals), so it is never lost."""
     # Keyed by transaction: the same deal announced twice (even under new event ids) acts once.
     if await repository.get_concluded_deal(session, deal.transaction_id) is not None:
@@ -78,7 +85,16 @@ async def apply_deal_concluded(session: AsyncSession, deal: DealConcluded, event
             concluded_at=at, concluded_on=shanghai_day(at),
         )
         save_aggregate(row, concluded)
-        if concluded.separately_managed and deal.kind == "investment":
+        if deal.kind == "license" and concluded is not achievement:
+            # API.md §7: the licence in force is announced as before (finance books no income from it: FIN-1).
+            payment = deal.payment or {}
+            await emit_event(session, "ownership.licence.granted", row.id, LicenceGranted(
+                licence_id=deal.transaction_id, achievement_id=row.id, unit_id=row.unit_id, fee=deal.price,
+                licensee=deal.counterparty, payment_due_on=payment.get("due_on"),
+                payment_conditions=payment.get("conditions"),
+            ), at)
+        if deal.kind == "investment":
+            # FIN-1 / API.md §6: an investment brings equity, not money; the stake enters the separate ledger.
             session.add(
                 StateEquity(
                     id=new_id(), unit_id=row.unit_id, source="deal", transaction_id=deal.transaction_id,
