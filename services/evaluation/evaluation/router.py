@@ -1,6 +1,7 @@
 """Evaluation HTTP routes (API.md §6b): parse, call one service function, answer JSON, CSV, XLSX or SVG."""
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -52,7 +53,9 @@ def _answer(ctx: RequestContext, result: BaseModel, rows: list[dict[str, Any]], 
     wanted = _wanted(ctx.request, format)
     if wanted == "json":
         return result
-    disposition = {"Content-Disposition": f'attachment; filename="{title}.{wanted}"'}
+    # A header is Latin-1: ids from the path are reduced to a safe ASCII file name (found by schemathesis).
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", title)
+    disposition = {"Content-Disposition": f'attachment; filename="{safe}.{wanted}"'}
     if wanted == "csv":
         return Response(exports.to_csv(rows), media_type=f"{exports.CSV_TYPE}; charset=utf-8", headers=disposition)
     return Response(exports.to_xlsx(rows, title), media_type=exports.XLSX_TYPE, headers=disposition)

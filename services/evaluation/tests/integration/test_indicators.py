@@ -185,6 +185,9 @@ async def test_csv_and_xlsx_parse_back_to_the_same_numbers(evaluation: InProcess
     assert values["deals.license"] == "1" and values["deal_amount"] == json_body["benefit"]["deal_amount"]
     assert values["median_days_grant_to_deal"] == "1491" and values["pool_size"] == "1"
 
+    odd = await system.clients["evaluation"].get("/api/v1/evaluation/researchers/李四\u0094`", params={"format": "csv"}, headers=headers)
+    assert odd.status_code == 200 and odd.headers["content-disposition"].startswith('attachment; filename="researcher-____-')
+
     xlsx = await _get(system, path, headers, year=2025, format="xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     cells = list(sheet.iter_rows(values_only=True))
