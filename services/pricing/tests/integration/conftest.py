@@ -59,6 +59,21 @@ class Ownership:
         assert response.status_code == 201, response.text
 
 
+    async def technology_manager(self, unit_id: str) -> dict[str, Any]:
+        """Register a technology manager of `unit_id` (ORG-2) with ownership."""
+        body = {"person_id": f"tm-{uuid.uuid4().hex[:6]}", "name": "李技术经理",
+                "certificate": {"number": f"JSJL-{uuid.uuid4().hex[:6]}", "level": "senior"}, "unit_id": unit_id}
+        response = await self.client.post("/api/v1/technology-managers", json=body, headers=self.system.auth("platform_admin"))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def rights(self, achievement_id: str) -> dict[str, Any]:
+        """The rights record as ownership shows it now (OWN-16)."""
+        response = await self.client.get(f"/api/v1/achievements/{achievement_id}/rights", headers=self.system.auth("platform_admin"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
 @pytest_asyncio.fixture
 async def ownership(system: InProcessSystem) -> Ownership:
     """Achievements through the real ownership service."""

@@ -86,6 +86,24 @@ async def test_an_unknown_technology_manager_is_refused_prc_12(market) -> None:
     assert without.status_code == 201 and without.json()["technology_manager_ids"] == []
 
 
+async def test_technology_managers_are_validated_and_named_in_the_concluded_step_and_event_prc_12(market, clock, events) -> None:
+    await clock(T0)
+    unit, admin = await market.unit()
+    achievement = await market.ownership.add(unit["id"])
+    unknown = await _open(market, admin, achievement["id"], technology_manager_ids=["tm-nobody"])
+    assert unknown.status_code == 422 and unknown.json()["rule"] == "PRC-12"
+    manager = await market.ownership.technology_manager(unit["id"])
+    partly_unknown = await _open(market, admin, achievement["id"], technology_manager_ids=[manager["id"], "tm-nobody"])
+    assert partly_unknown.status_code == 422 and partly_unknown.json()["rule"] == "PRC-12"
+    tx = await _cleared(market, clock, admin, achievement["id"], technology_manager_ids=[manager["id"]])
+    assert tx["technology_manager_ids"] == [manager["id"]]
+    assert (await _conclude(market, tx, admin)).status_code == 200
+    concluded = [i for i in await market.record(tx["id"], admin) if i["step"] == "concluded"]
+    assert concluded[0]["details"]["technology_manager_ids"] == [manager["id"]]
+    data = (await events("pricing.deal.concluded", tx["id"]))[0]["data"]
+    assert data["technology_manager_ids"] == [manager["id"]]
+
+
 async def test_after_a_full_transfer_the_unit_opens_no_licence_own_16(market, clock) -> None:
     await clock(T0)
     unit, admin = await market.unit()
