@@ -20,6 +20,8 @@ PUBLIC_OPERATIONS = [
     ("GET", "/api/v1/challenges/{challenge_id}"),
     ("GET", "/api/v1/financial-products"),  # §6: financial products are public (FIN-11)
     ("GET", "/api/v1/financial-products/{product_id}"),
+    ("GET", "/api/v1/institutions"),  # §3: institutions are public (ORG-1)
+    ("GET", "/api/v1/institutions/{institution_id}"),
     ("GET", "/api/v1/listings"),
     ("GET", "/api/v1/listings/{listing_id}"),
     ("GET", "/api/v1/notices"),
@@ -29,6 +31,10 @@ PUBLIC_OPERATIONS = [
     ("PUT", "/api/v1/test-clock"),
 ]
 
+OPTIONAL_TOKEN_OPERATIONS = [
+    # PRC-5: anyone may object, with a token or anonymously with a contact.
+    ("POST", "/api/v1/notices/{notice_id}/objections"),
+]
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
@@ -64,7 +70,11 @@ def test_every_schema_with_items_also_has_next_cursor(document: dict[str, Any]) 
 def test_only_the_public_reads_go_without_a_token(document: dict[str, Any]) -> None:
     public = sorted((method, path) for method, path, operation in _operations(document) if operation["security"] == [])
     assert public == PUBLIC_OPERATIONS
-    bearer = [operation["security"] for _, _, operation in _operations(document) if operation["security"] != []]
+    optional = sorted((method, path) for method, path, operation in _operations(document)
+                      if {} in operation["security"] and {"HTTPBearer": []} in operation["security"])
+    assert optional == OPTIONAL_TOKEN_OPERATIONS
+    bearer = [operation["security"] for method, path, operation in _operations(document)
+              if operation["security"] != [] and (method, path) not in OPTIONAL_TOKEN_OPERATIONS]
     assert bearer and all(requirement == [{"HTTPBearer": []}] for requirement in bearer)
 
 

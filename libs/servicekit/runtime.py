@@ -126,6 +126,10 @@ class Runtime:
         if session is not None and session.in_transaction():
             raise RuntimeError(f"lookup at {service} inside a database transaction: look it up before the first write")
         client = self.peers[service]
+        if not _is_plain_path(path):
+            # An id no URL can carry (a control character) or a `..` segment names nothing that exists:
+            # never let it reach, or escape to, another endpoint (found by schemathesis).
+            return None
         try:
             response = await client.get(
                 path,
@@ -256,3 +260,10 @@ class Runtime:
                 raise
             except Exception:
                 log.warning("could not read the test clock", exc_info=True)
+
+
+def _is_plain_path(path: str) -> bool:
+    """A lookup path of printable characters without `.`/`..` segments."""
+    if any(ord(character) < 0x21 or ord(character) == 0x7F for character in path):
+        return False
+    return not any(segment in (".", "..") for segment in path.split("?", 1)[0].split("/"))

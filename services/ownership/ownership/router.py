@@ -273,6 +273,7 @@ async def transfer_equity(achievement_id: str, body: EquityTransferCreate, ctx: 
 )
 async def pay_later_licence_gone(achievement_id: str, ctx: Ctx) -> NoReturn:
     """Gone (OWN-9): a pay-later licence is a licence transaction in pricing, `POST /api/v1/transactions`."""
+    ctx.user  # noqa: B018 — as documented, the endpoint needs a token: without one it is 401, not 410
     service.refuse_pay_later_licence()
 
 

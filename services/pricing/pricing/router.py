@@ -103,7 +103,9 @@ async def get_notice(notice_id: str, ctx: PublicCtx) -> NoticeRead:
 
 
 @router.post("/notices/{notice_id}/objections", status_code=201, response_model=ObjectionRead,
-             summary="Object during the notice (anyone: with a token, or anonymously with contact; PRC-5)")
+             summary="Object during the notice (anyone: with a token, or anonymously with contact; PRC-5)",
+             # PRC-5: the token is optional; FastAPI adds this "or no token" to its bearer requirement.
+             openapi_extra={"security": [{}]})
 async def object_to_notice(notice_id: str, body: ObjectionCreate, ctx: Ctx, request: Request) -> ObjectionRead:
     """Object during the notice: with a token, or anonymously with a name and a phone or e-mail (PRC-5)."""
     return await notices.object_to_notice(ctx.session, actor=ctx.principal, client_address=client_address(request),
