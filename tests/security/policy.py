@@ -81,7 +81,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/empowerments/{empowerment_id}/extension"): UNIT_WRITE,
     ("POST", "/api/v1/empowerments/{empowerment_id}/conversion"): UNIT_WRITE,
     ("POST", "/api/v1/achievements/{achievement_id}/equity-transfers"): UNIT_WRITE,
-    ("POST", "/api/v1/achievements/{achievement_id}/pay-later-licences"): PUBLIC,  # 410 Gone for everyone (OWN-9)
+    ("POST", "/api/v1/achievements/{achievement_id}/pay-later-licences"): ANY_TOKEN,  # 410 Gone for every token (OWN-9)
     ("GET", "/api/v1/units/{unit_id}/pool"): PUBLIC,
     ("POST", "/api/v1/units/{unit_id}/pool/publications"): UNIT_WRITE,
     ("GET", "/api/v1/units/{unit_id}/pool/publications/{number}"): PUBLIC,
